@@ -1,0 +1,171 @@
+"""Core value types shared by configuration, providers, engine and output.
+
+Everything here is immutable: one merchant's desired state, a service's live
+snapshot and the changes between them are plain frozen data, safe to share
+between concurrently planned merchants.
+
+Addresses (DESIGN.md section 4) name one managed setting:
+
+    tiktok_shop.return_proxy.partner             "loop_pipe17"
+    tiktok_shop.return_proxy.return_url          rendered URL template
+    pipe17.integration.<name>                    "present" (the integration exists)
+    pipe17.integration.<name>.flows.<entity>     "pull" | "push" | "off"
+    pipe17.integration.tiktok_shop.options.push_refunds_to_tiktok   bool
+    pipe17.integration.shopify.options.order_sync_mode              "fulfillment" | "order"
+    loop.portal.order_lookup                     "zip" | "email" | "phone"
+    loop.portal.instructions                     rendered text
+
+with <name> in tiktok_shop | shopify | loop and <entity> in
+orders | fulfillments | refunds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
+
+SERVICES: tuple[str, ...] = ("tiktok_shop", "pipe17", "shopify", "loop")
+PIPE17_INTEGRATIONS: tuple[str, ...] = ("tiktok_shop", "shopify", "loop")
+FLOW_ENTITIES: tuple[str, ...] = ("orders", "fulfillments", "refunds")
+RETURN_PROXY_SERVICE_ID = "7252639977727674154"
+RETURN_PROXY_AUTHORIZE_URL = (
+    "https://services.us.tiktokshop.com/open/authorize?service_id=" + RETURN_PROXY_SERVICE_ID
+)
+
+
+class FlowDirection(StrEnum):
+    PULL = "pull"
+    PUSH = "push"
+    OFF = "off"
+
+
+class Action(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+
+
+def frozen(value: Any) -> Any:
+    """Return a deeply read-only copy of a JSON-like value."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({k: frozen(v) for k, v in value.items()})
+    if isinstance(value, list | tuple):
+        return tuple(frozen(v) for v in value)
+    return value
+
+
+def thawed(value: Any) -> Any:
+    """Inverse of `frozen`: plain dicts and lists, for serialization."""
+    if isinstance(value, Mapping):
+        return {k: thawed(v) for k, v in value.items()}
+    if isinstance(value, tuple | list):
+        return [thawed(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class SecretRef:
+    """A reference to a credential held outside the repository (`env:VAR`).
+
+    Its text form is the reference, never a value, so it is safe to print.
+    """
+
+    var: str
+
+    def __str__(self) -> str:
+        return f"env:{self.var}"
+
+    __repr__ = __str__
+
+
+@dataclass(frozen=True)
+class Credentials:
+    tiktok_app_key: SecretRef
+    tiktok_app_secret: SecretRef
+    tiktok_access_token: SecretRef
+    shopify_access_token: SecretRef
+    pipe17_api_key: SecretRef
+    loop_api_key: SecretRef
+
+    def all(self) -> dict[str, SecretRef]:
+        return {
+            "tiktok_app_key": self.tiktok_app_key,
+            "tiktok_app_secret": self.tiktok_app_secret,
+            "tiktok_access_token": self.tiktok_access_token,
+            "shopify_access_token": self.shopify_access_token,
+            "pipe17_api_key": self.pipe17_api_key,
+            "loop_api_key": self.loop_api_key,
+        }
+
+
+@dataclass(frozen=True)
+class H5Redirect:
+    approved: bool
+    evidence: str | None = None
+
+
+@dataclass(frozen=True)
+class DesiredState:
+    """One merchant's desired state, loaded, merged, rendered and validated.
+
+    `settings` holds only managed settings (declared in YAML after profile
+    merge): address -> desired value. `positions` maps an address (or a dotted
+    document path such as `loop.portal_domain`) to (line, column) in `source`,
+    1-based, for errors that point at the file.
+    """
+
+    slug: str
+    source: str
+    shopify_shop: str  # e.g. "acme-apparel.myshopify.com"
+    tiktok_shop_id: str
+    tiktok_region: str
+    loop_portal_domain: str
+    credentials: Credentials
+    h5_redirect: H5Redirect
+    settings: Mapping[str, Any]
+    positions: Mapping[str, tuple[int, int]] = field(default_factory=lambda: MappingProxyType({}))
+    document: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True)
+class ServiceSnapshot:
+    """What one provider read from one service for one merchant.
+
+    `settings`: address -> live value, in the same normalized vocabulary as
+    DesiredState.settings; an address that is absent means the resource does
+    not exist. `facts`: live prerequisites that are not settings, e.g.
+    `tiktok_shop.authorized` (bool), `tiktok_shop.return_proxy.installed`
+    (bool), `pipe17.integration.<name>.status` ("connected", "disconnected",
+    ...), `shopify.access_scopes` (tuple of handles).
+    """
+
+    service: str
+    settings: Mapping[str, Any]
+    facts: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class ManualAction:
+    id: str  # e.g. "tiktok_shop.h5_redirect"
+    title: str
+    instructions: str
+    link: str | None = None
+
+
+@dataclass(frozen=True, order=True)
+class Change:
+    """One write that makes one managed setting match. `before`/`after` are already redacted."""
+
+    address: str
+    action: Action
+    before: Any
+    after: Any
+    destructive: bool = False
+    blocked_by: str | None = None  # a ManualAction id, or "destructive"
+
+    @property
+    def service(self) -> str:
+        return self.address.split(".", 1)[0]

@@ -1,0 +1,73 @@
+"""Where commands send requests: the embedded sandbox, a served sandbox, or live services.
+
+Base URLs come only from here (trusted settings), never from merchant files.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+LIVE_ENDPOINTS = {
+    "tiktok_shop": "https://open-api.tiktokglobalshop.com",
+    "tiktok_auth": "https://auth.tiktok-shops.com",
+    # Shopify is per shop: "{shop}" is replaced by the merchant's myshopify domain.
+    "shopify": "https://{shop}/admin/api/2025-07/graphql.json",
+    "pipe17": "https://api-v3.pipe17.com/api/v3",
+    "loop": "https://api.loopreturns.com/api/v1",
+}
+
+SHOPIFY_API_VERSION = "2025-07"
+
+
+def sandbox_endpoints(root: str) -> dict[str, str]:
+    root = root.rstrip("/")
+    return {
+        "tiktok_shop": f"{root}/tiktok",
+        "tiktok_auth": f"{root}/tiktok-auth",
+        "shopify": f"{root}/shopify/{{shop}}/admin/api/{SHOPIFY_API_VERSION}/graphql.json",
+        "pipe17": f"{root}/pipe17/api/v3",
+        "loop": f"{root}/loop/api/v1",
+    }
+
+
+class TargetError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Target:
+    """A resolved target. `name` is what every output's first line shows."""
+
+    name: str  # "sandbox" | "live" | "http://127.0.0.1:8787"
+    endpoints: dict[str, str]
+    is_sandbox: bool
+    embedded: bool  # in-process sandbox (needs a transport built from the emulator)
+    state_dir: Path
+
+    @property
+    def verify_tls(self) -> bool:
+        return not self.is_sandbox
+
+
+def resolve_target(spec: str | None, *, state_dir: Path | None = None) -> Target:
+    spec = spec or os.environ.get("RECONCILER_TARGET") or "sandbox"
+    state = state_dir or Path(os.environ.get("RECONCILER_STATE_DIR", ".reconciler"))
+    if spec == "sandbox":
+        return Target("sandbox", sandbox_endpoints("http://sandbox.local"), True, True, state)
+    if spec == "live":
+        return Target("live", dict(LIVE_ENDPOINTS), False, False, state)
+    url = httpx.URL(spec)
+    if url.scheme not in ("http", "https") or not url.host:
+        raise TargetError(
+            f"unknown target {spec!r}: use 'sandbox', 'live' or http://HOST:PORT of a served sandbox"
+        )
+    if url.host not in ("127.0.0.1", "localhost", "::1") and not url.host.startswith("127."):
+        raise TargetError(
+            f"target {spec!r} is not a loopback address: a served sandbox listens on 127.0.0.1"
+        )
+    root = f"{url.scheme}://{url.netloc.decode()}"
+    return Target(root, sandbox_endpoints(root), True, False, state)
