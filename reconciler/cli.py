@@ -1,0 +1,237 @@
+"""Command line: `reconciler validate | plan | apply | export | verify | sandbox serve`.
+
+Only this layer prints. Every command's first output line names the target.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from reconciler import __version__
+from reconciler.targets import Target, TargetError, resolve_target
+
+
+@dataclass
+class Context:
+    merchants_dir: Path
+    target_spec: str | None
+
+    def target(self) -> Target:
+        try:
+            return resolve_target(self.target_spec)
+        except TargetError as exc:
+            raise click.UsageError(str(exc)) from None
+
+
+def global_options(func):
+    """--merchants and --target, accepted on every command (DESIGN.md section 5)."""
+    func = click.option(
+        "--merchants", "merchants_dir", type=click.Path(path_type=Path), default=None,
+        help="Directory of merchant files (default: merchants/).",
+    )(func)
+    func = click.option(
+        "--target", "target_spec", default=None, envvar="RECONCILER_TARGET",
+        help="sandbox (default), live, or http://HOST:PORT of a served sandbox.",
+    )(func)
+    return func
+
+
+def make_context(ctx: click.Context, merchants_dir: Path | None, target_spec: str | None) -> Context:
+    parent: Context | None = ctx.find_object(Context)
+    return Context(
+        merchants_dir=merchants_dir or (parent.merchants_dir if parent else Path("merchants")),
+        target_spec=target_spec or (parent.target_spec if parent else None),
+    )
+
+
+@click.group()
+@click.version_option(__version__, prog_name="reconciler")
+@global_options
+@click.pass_context
+def cli(ctx: click.Context, merchants_dir: Path | None, target_spec: str | None) -> None:
+    """Merchant returns integrations (TikTok Shop, Pipe17, Shopify, Loop) as code."""
+    ctx.obj = Context(merchants_dir or Path("merchants"), target_spec)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@global_options
+@click.pass_context
+def validate(ctx: click.Context, paths: tuple[Path, ...], fmt: str, merchants_dir, target_spec) -> None:
+    """Check merchant files offline: schema, profiles, templates and domain rules."""
+    from reconciler.config import load_merchants
+
+    c = make_context(ctx, merchants_dir, target_spec)
+    result = load_merchants(c.merchants_dir, list(paths) or None)
+    if fmt == "json":
+        click.echo(json.dumps({
+            "valid": not result.problems,
+            "merchants": [m.slug for m in result.merchants],
+            "problems": [p.to_json() for p in result.problems],
+        }, indent=2))
+    else:
+        for problem in result.problems:
+            click.echo(problem.format(), err=False)
+        count = len(result.problems)
+        summary = (
+            f"{len(result.merchants)} merchant file(s) valid"
+            if not count else f"{count} problem(s) found"
+        )
+        click.echo(summary, err=True)
+    sys.exit(1 if result.problems else 0)
+
+
+def selection_options(func):
+    func = click.option("--shard", default=None, metavar="I/N",
+                        help="Only the I-th of N stable shards of the fleet (by slug).")(func)
+    func = click.option("--exclude", multiple=True, metavar="SLUG", help="Skip this merchant.")(func)
+    func = click.option("--merchant", "include", multiple=True, metavar="SLUG",
+                        help="Only this merchant (repeatable).")(func)
+    return func
+
+
+def guarded(run) -> None:
+    """Run a command body: clean one-line errors, exit codes as returned."""
+    from reconciler.commands.common import CommandError, configure_logging
+    from reconciler.secrets import MissingSecretError, redactor
+
+    configure_logging(os.environ.get("RECONCILER_LOG", "warning"))
+    try:
+        code = run()
+    except (CommandError, MissingSecretError) as exc:
+        click.echo(redactor.redact(f"Error: {exc}"), err=True)
+        code = 1
+    except KeyboardInterrupt:
+        click.echo("Interrupted; locks released. Re-run to converge.", err=True)
+        code = 130
+    sys.exit(code)
+
+
+@cli.command()
+@selection_options
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Also save the JSON plan here, for review and 'apply --plan'.")
+@click.option("--detailed-exitcode", is_flag=True,
+              help="Exit 0 no changes, 2 changes, 3 some blocked, 1 error.")
+@click.option("--parallelism", type=click.IntRange(1, 512), default=10, show_default=True)
+@global_options
+@click.pass_context
+def plan(ctx, include, exclude, shard, fmt, out, detailed_exitcode, parallelism,
+         merchants_dir, target_spec) -> None:
+    """Show what differs between the merchant files and the live services. Never writes."""
+    from reconciler.commands.common import load_selection
+    from reconciler.commands.plan import run_plan
+
+    c = make_context(ctx, merchants_dir, target_spec)
+
+    def body() -> int:
+        target = c.target()
+        selection = load_selection(c.merchants_dir, include, exclude, shard)
+        return run_plan(target, selection, c.merchants_dir, fmt=fmt, out=out,
+                        detailed=detailed_exitcode, parallelism=parallelism)
+
+    guarded(body)
+
+
+@cli.command()
+@selection_options
+@click.option("--plan", "plan_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Apply this reviewed plan; refused (exit 5) if live state moved since.")
+@click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--allow-destructive", is_flag=True, help="Also apply destructive changes.")
+@click.option("--parallelism", type=click.IntRange(1, 512), default=10, show_default=True)
+@click.option("--lock-wait", type=click.FloatRange(0, 3600), default=2.0, show_default=True,
+              help="Seconds to wait for a merchant held by another apply.")
+@global_options
+@click.pass_context
+def apply(ctx, include, exclude, shard, plan_file, auto_approve, allow_destructive, parallelism,
+          lock_wait, merchants_dir, target_spec) -> None:
+    """Make the live services match the merchant files."""
+    from reconciler.commands.apply import run_apply
+    from reconciler.commands.common import load_selection
+
+    c = make_context(ctx, merchants_dir, target_spec)
+
+    def body() -> int:
+        target = c.target()
+        selection = load_selection(c.merchants_dir, include, exclude, shard)
+        return run_apply(target, selection, c.merchants_dir, plan_file=plan_file,
+                         auto_approve=auto_approve, allow_destructive=allow_destructive,
+                         parallelism=parallelism, lock_wait=lock_wait)
+
+    guarded(body)
+
+
+@cli.command("plan-merge")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="json")
+@click.option("--out", type=click.Path(path_type=Path), default=None)
+def plan_merge(files, fmt, out) -> None:
+    """Merge JSON plans of several shards into one (same checksum as an unsharded plan)."""
+    from reconciler.commands.common import CommandError
+    from reconciler.commands.plan import emit, write_plan_file
+    from reconciler.output.merge import merge_files
+
+    def body() -> int:
+        try:
+            document = merge_files(list(files))
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        if out:
+            write_plan_file(document, out)
+        emit(document, fmt, f"reconciler apply --plan {out}" if out else None)
+        return 0
+
+    guarded(body)
+
+
+@cli.group()
+def sandbox() -> None:
+    """The emulator of all four services, for demos, tests and benchmarks."""
+
+
+@sandbox.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8787, show_default=True)
+@click.option("--state", "state_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Persist the emulator's state in this file.")
+@click.option("--scenario", "scenarios", multiple=True, metavar="SLUG=NAME",
+              help="Seed a merchant with a broken or unusual scenario.")
+@global_options
+@click.pass_context
+def sandbox_serve(ctx, host, port, state_file, scenarios, merchants_dir, target_spec) -> None:
+    """Serve the sandbox over HTTP on loopback."""
+    from reconciler.commands.common import CommandError
+    from reconciler.config import load_merchants
+    from reconciler.sandbox import load_scenarios, serve
+
+    c = make_context(ctx, merchants_dir, target_spec)
+
+    def body() -> int:
+        result = load_merchants(c.merchants_dir)
+        for problem in result.problems:
+            click.echo(problem.format(), err=True)
+        if result.problems:
+            raise CommandError("fix the merchant files before seeding the sandbox")
+        click.echo(f"Target: http://{host}:{port} (sandbox serving {len(result.merchants)} merchants)",
+                   err=True)
+        try:
+            serve(host, port, state_file, result.merchants,
+                  load_scenarios(c.merchants_dir, list(scenarios)))
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        return 0
+
+    guarded(body)
+
+
+def main() -> None:
+    cli(prog_name="reconciler")

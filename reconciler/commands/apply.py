@@ -1,0 +1,184 @@
+"""`reconciler apply`: lock, re-read, check the reviewed plan, confirm, write, report."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from reconciler.commands.common import CommandError, Selection, say, stdout_is_tty
+from reconciler.commands.plan import compute_plans, plan_document
+from reconciler.engine import exitcodes
+from reconciler.engine.apply import MerchantReport, apply_fleet
+from reconciler.engine.document import FORMAT_VERSION, checksum
+from reconciler.engine.journal import Journal, in_flight
+from reconciler.engine.lock import LockHeld, MerchantLock
+from reconciler.engine.plan import MerchantPlan
+from reconciler.engine.runtime import client_pool
+from reconciler.output.text import render_plan, render_report, use_color
+from reconciler.targets import Target
+
+
+def read_reviewed_plan(path: Path, target: Target) -> dict[str, Any]:
+    """Load a saved plan and check it is a well-formed, untampered plan for this target."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        merchants = document["merchants"]
+        slugs = [m["merchant"] for m in merchants]
+        recorded = document["checksum"]
+        version = document["format_version"]
+        planned_for = document["target"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CommandError(f"{path}: not a readable reconciler plan ({type(exc).__name__})") from None
+    if version != FORMAT_VERSION:
+        raise CommandError(f"{path}: plan format {version!r} is not supported (expected {FORMAT_VERSION!r})")
+    if not all(isinstance(s, str) for s in slugs):
+        raise CommandError(f"{path}: malformed merchant entries")
+    if planned_for != target.name:
+        raise CommandError(f"{path}: plan was made for target {planned_for!r}, not {target.name!r}")
+    if checksum(planned_for, merchants) != recorded:
+        raise CommandError(f"{path}: plan content does not match its checksum; plan again")
+    return document
+
+
+def _signals_raise() -> None:
+    """SIGTERM unwinds like Ctrl-C, so locks and the journal are closed on the way out."""
+    def handler(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    with contextlib.suppress(ValueError):  # not the main thread (tests)
+        signal.signal(signal.SIGTERM, handler)
+
+
+def _confirm(auto_approve: bool) -> bool:
+    if auto_approve:
+        return True
+    if not sys.stdin.isatty():
+        raise CommandError(
+            "refusing to apply: no terminal to confirm on; review the plan and re-run with --auto-approve"
+        )
+    answer = click.prompt("Apply these changes? Only 'yes' is accepted", default="", show_default=False)
+    return answer.strip() == "yes"
+
+
+def _report_code(report: MerchantReport) -> int:
+    applied = report.count("applied")
+    if report.failed:
+        return exitcodes.PARTIAL if applied else exitcodes.ERROR
+    return exitcodes.OK
+
+
+class LockSet:
+    def __init__(self, target: Target, slugs: list[str], wait: float) -> None:
+        self.locks = [MerchantLock(target.state_dir, s, wait_seconds=wait) for s in sorted(slugs)]
+        self.held: list[MerchantLock] = []
+        self.refused: dict[str, str] = {}
+
+    def acquire(self) -> None:
+        for lock in self.locks:
+            try:
+                lock.acquire()
+            except LockHeld as exc:
+                self.refused[lock.slug] = str(exc)
+            else:
+                self.held.append(lock)
+
+    def release(self) -> None:
+        for lock in reversed(self.held):
+            lock.release()
+        self.held.clear()
+
+
+def run_apply(target: Target, selection: Selection, merchants_dir: Path, *, plan_file: Path | None,
+              auto_approve: bool, allow_destructive: bool, parallelism: int,
+              lock_wait: float) -> int:
+    reviewed = read_reviewed_plan(plan_file, target) if plan_file else None
+    if reviewed is not None:
+        by_slug = {m.slug: m for m in selection.all}
+        missing = [e["merchant"] for e in reviewed["merchants"] if e["merchant"] not in by_slug]
+        if missing:
+            raise CommandError(f"reviewed plan names merchants with no file: {', '.join(missing)}")
+        selection = Selection(selection.all, [by_slug[e["merchant"]] for e in reviewed["merchants"]])
+    _signals_raise()
+    locks = LockSet(target, [m.slug for m in selection.chosen], lock_wait)
+    try:
+        locks.acquire()
+        return _locked_apply(target, selection, merchants_dir, reviewed, locks, auto_approve,
+                             allow_destructive, parallelism)
+    finally:
+        locks.release()
+
+
+def _locked_apply(target: Target, selection: Selection, merchants_dir: Path,
+                  reviewed: dict[str, Any] | None, locks: LockSet, auto_approve: bool,
+                  allow_destructive: bool, parallelism: int) -> int:
+    codes: list[int] = []
+    for slug, message in locks.refused.items():
+        say(f"{slug}: refused: {message}", err=True)
+        codes.append(exitcodes.REFUSED)
+    if reviewed is not None and locks.refused:
+        say("refusing to apply a reviewed plan while some of its merchants are locked", err=True)
+        return exitcodes.REFUSED
+    chosen = [m for m in selection.chosen if m.slug not in locks.refused]
+    _warn_in_flight(target)
+    plans = asyncio.run(compute_plans(target, Selection(selection.all, chosen), merchants_dir,
+                                      parallelism, verb="read"))
+    document = plan_document(target, plans)
+    say(render_plan(document, color=use_color(stdout_is_tty())))
+    if reviewed is not None and document["checksum"] != reviewed["checksum"]:
+        say("refusing to apply: the plan is stale. Live state or merchant files changed since it "
+            f"was made (reviewed {reviewed['checksum']}, now {document['checksum']}). "
+            "Run plan again and review the new plan.", err=True)
+        return exitcodes.REFUSED
+    codes += [exitcodes.ERROR for p in plans if p.error]
+    runnable = [p for p in plans if not p.error and _has_work(p, allow_destructive=True)]
+    blocked = [c for p in runnable for c in p.changes if c.blocked_by == "destructive"]
+    if blocked and not allow_destructive:
+        for change in blocked:
+            say(f"blocked: {change.address} is destructive", err=True)
+        say(f"refusing to apply: {len(blocked)} destructive change(s); nothing was written. "
+            "Re-run with --allow-destructive if they are intended.", err=True)
+        return exitcodes.worst([*codes, exitcodes.BLOCKED])
+    runnable = [p for p in runnable if _has_work(p, allow_destructive)]
+    if not runnable:
+        say("Nothing to apply.")
+        return exitcodes.worst(codes)
+    if not _confirm(auto_approve):
+        say("Apply cancelled; nothing was written.", err=True)
+        return exitcodes.ERROR
+    reports = asyncio.run(_write(target, selection, merchants_dir, runnable, allow_destructive,
+                                 parallelism))
+    say(render_report([r.to_json() for r in reports], color=use_color(stdout_is_tty())))
+    return exitcodes.worst(codes + [_report_code(r) for r in reports])
+
+
+def _has_work(plan: MerchantPlan, allow_destructive: bool) -> bool:
+    return any(c.blocked_by is None or (allow_destructive and c.blocked_by == "destructive")
+               for c in plan.changes)
+
+
+async def _write(target: Target, selection: Selection, merchants_dir: Path,
+                 plans: list[MerchantPlan], allow_destructive: bool,
+                 parallelism: int) -> list[MerchantReport]:
+    journal = Journal(target.state_dir, target.name)
+    try:
+        async with client_pool(target, selection.all, merchants_dir, read_only=False) as pool:
+            merchants = {m.slug: m for m in selection.all}
+            return await apply_fleet(plans, merchants, pool, journal,
+                                     allow_destructive=allow_destructive, parallelism=parallelism)
+    finally:
+        journal.close()
+        say(f"Journal: {journal.path}", err=True)
+
+
+def _warn_in_flight(target: Target) -> None:
+    pending = in_flight(target.state_dir)
+    if pending:
+        say(f"note: {len(pending)} write(s) from an interrupted apply had no recorded outcome; "
+            "this run re-reads live state, so they are re-planned as needed", err=True)

@@ -1,0 +1,100 @@
+"""What plan, apply, verify and export share: loading and selecting merchants, output helpers."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from reconciler.model import DesiredState
+from reconciler.secrets import redactor
+
+
+class CommandError(Exception):
+    """A clean failure: printed as one line on stderr, exit 1, no traceback."""
+
+
+@dataclass(frozen=True)
+class Selection:
+    all: list[DesiredState]  # every valid merchant file (the sandbox seeds from these)
+    chosen: list[DesiredState]
+
+
+def load_selection(merchants_dir: Path, include: Iterable[str] = (), exclude: Iterable[str] = (),
+                   shard: str | None = None) -> Selection:
+    from reconciler.config import load_merchants
+    from reconciler.engine.shard import parse_shard, shard_of
+
+    result = load_merchants(merchants_dir)
+    if result.problems:
+        for problem in result.problems:
+            click.echo(problem.format(), err=True)
+        raise CommandError(
+            f"{len(result.problems)} problem(s) in merchant files; nothing was read or written "
+            f"(run 'reconciler validate' for details)"
+        )
+    by_slug = {m.slug: m for m in result.merchants}
+    include, exclude = list(include), set(exclude)
+    unknown = [s for s in [*include, *exclude] if s not in by_slug]
+    if unknown:
+        raise CommandError(
+            f"unknown merchant(s): {', '.join(unknown)} (no such file in {merchants_dir}/)"
+        )
+    chosen = [by_slug[s] for s in dict.fromkeys(include)] if include else list(result.merchants)
+    chosen = [m for m in chosen if m.slug not in exclude]
+    if shard:
+        try:
+            index, count = parse_shard(shard)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--shard") from None
+        chosen = [m for m in chosen if shard_of(m.slug, count) == index]
+    return Selection(result.merchants, chosen)
+
+
+def say(text: str, *, err: bool = False) -> None:
+    """Every line a command prints goes through the redactor."""
+    click.echo(redactor.redact(text), err=err)
+
+
+def stdout_is_tty() -> bool:
+    return sys.stdout.isatty()
+
+
+class RedactingFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redactor.redact(record.getMessage())
+        record.args = ()
+        return True
+
+
+def configure_logging(level: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RedactingFilter())
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("reconciler")
+    root.handlers[:] = [handler]
+    root.setLevel(getattr(logging, level.upper(), logging.WARNING))
+    root.propagate = False
+
+
+class Progress:
+    """A one-line counter on stderr for fleet runs on a terminal."""
+
+    def __init__(self, total: int, verb: str) -> None:
+        self.total, self.verb, self.done = total, verb, 0
+        self.enabled = sys.stderr.isatty() and total >= 20
+
+    def tick(self, _result: object = None) -> None:
+        self.done += 1
+        if self.enabled:
+            sys.stderr.write(f"\r{self.verb} {self.done}/{self.total} merchants")
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\r" + " " * 60 + "\r")
+            sys.stderr.flush()

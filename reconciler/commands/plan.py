@@ -1,0 +1,72 @@
+"""`reconciler plan`: read-only by construction; prints and saves the plan."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+from reconciler.commands.common import Progress, Selection, say, stdout_is_tty
+from reconciler.engine import exitcodes
+from reconciler.engine.document import build_document
+from reconciler.engine.plan import MerchantPlan, plan_fleet
+from reconciler.engine.runtime import client_pool
+from reconciler.output.markdown import render_markdown
+from reconciler.output.text import render_plan, use_color
+from reconciler.targets import Target
+
+
+async def compute_plans(target: Target, selection: Selection, merchants_dir: Path,
+                        parallelism: int, verb: str = "planned") -> list[MerchantPlan]:
+    progress = Progress(len(selection.chosen), verb)
+    try:
+        async with client_pool(target, selection.all, merchants_dir, read_only=True) as pool:
+            return await plan_fleet(selection.chosen, pool, parallelism=parallelism,
+                                    on_done=progress.tick)
+    finally:
+        progress.close()
+
+
+def plan_document(target: Target, plans: list[MerchantPlan]) -> dict[str, Any]:
+    return build_document(target.name, [p.to_json() for p in plans])
+
+
+def emit(document: dict[str, Any], fmt: str, apply_command: str | None = None) -> None:
+    if fmt == "json":
+        say(json.dumps(document, indent=2, ensure_ascii=False))
+    elif fmt == "markdown":
+        kwargs = {"apply_command": apply_command} if apply_command else {}
+        say(render_markdown(document, **kwargs))
+    else:
+        say(render_plan(document, color=use_color(stdout_is_tty())))
+
+
+def write_plan_file(document: dict[str, Any], path: Path) -> None:
+    from reconciler.secrets import redactor
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(redactor.redact(json.dumps(document, indent=2, ensure_ascii=False)) + "\n")
+    temporary.replace(path)
+
+
+def exit_code(document: dict[str, Any], detailed: bool) -> int:
+    codes = [exitcodes.plan_code(entry) for entry in document["merchants"]]
+    code = exitcodes.worst(codes)
+    if code == exitcodes.ERROR or detailed:
+        return code
+    return exitcodes.OK
+
+
+def run_plan(target: Target, selection: Selection, merchants_dir: Path, *, fmt: str,
+             out: Path | None, detailed: bool, parallelism: int) -> int:
+    if fmt != "text":  # stdout stays machine-readable; people still see the target first
+        say(f"Target: {target.name}", err=True)
+    plans = asyncio.run(compute_plans(target, selection, merchants_dir, parallelism))
+    document = plan_document(target, plans)
+    if out:
+        write_plan_file(document, out)
+    apply_command = f"reconciler apply --plan {out}" if out else None
+    emit(document, fmt, apply_command)
+    return exit_code(document, detailed)

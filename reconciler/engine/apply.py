@@ -1,0 +1,106 @@
+"""Applying a plan: in dependency order, stop at the first failed write of a
+merchant, carry on with the other merchants, journal every write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from reconciler.engine.journal import Journal
+from reconciler.engine.plan import MerchantPlan, ProviderSource, error_text
+from reconciler.model import Change, DesiredState
+
+log = logging.getLogger("reconciler.engine")
+
+APPLIED, FAILED, SKIPPED = "applied", "failed", "skipped"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    change: Change
+    result: str  # applied | failed | skipped
+    reason: str | None = None
+
+
+@dataclass
+class MerchantReport:
+    slug: str
+    outcomes: list[Outcome] = field(default_factory=list)
+    error: str | None = None  # set when the merchant could not be applied at all
+
+    def count(self, result: str) -> int:
+        return sum(1 for o in self.outcomes if o.result == result)
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None or self.count(FAILED) > 0
+
+    def to_json(self) -> dict:
+        return {
+            "merchant": self.slug,
+            "error": self.error,
+            "changes": [
+                {"address": o.change.address, "action": o.change.action.value,
+                 "result": o.result, "reason": o.reason}
+                for o in self.outcomes
+            ],
+        }
+
+
+def _skip_reason(change: Change, allow_destructive: bool) -> str | None:
+    if change.blocked_by is None:
+        return None
+    if change.blocked_by == "destructive":
+        return None if allow_destructive else "destructive: needs --allow-destructive"
+    return f"held back until manual action {change.blocked_by} is done"
+
+
+async def apply_merchant(plan: MerchantPlan, desired: DesiredState,
+                         providers: Mapping[str, object], journal: Journal, *,
+                         allow_destructive: bool) -> MerchantReport:
+    report = MerchantReport(plan.slug)
+    stopped: str | None = None
+    for change in plan.changes:
+        reason = _skip_reason(change, allow_destructive)
+        if reason or stopped:
+            report.outcomes.append(Outcome(change, SKIPPED, reason or stopped))
+            continue
+        journal.record(plan.slug, change, "intent")
+        try:
+            await providers[change.service].apply(change, desired)  # type: ignore[attr-defined]
+        except Exception as exc:  # one failed write stops this merchant only
+            message = error_text(exc)
+            journal.record(plan.slug, change, "failed", message)
+            report.outcomes.append(Outcome(change, FAILED, message))
+            stopped = f"not attempted: an earlier write failed ({change.address})"
+            continue
+        journal.record(plan.slug, change, "applied")
+        report.outcomes.append(Outcome(change, APPLIED))
+    return report
+
+
+async def apply_fleet(plans: list[MerchantPlan], merchants: Mapping[str, DesiredState],
+                      source: ProviderSource, journal: Journal, *, allow_destructive: bool,
+                      parallelism: int = 10,
+                      on_done: Callable[[MerchantReport], None] | None = None,
+                      ) -> list[MerchantReport]:
+    semaphore = asyncio.Semaphore(max(1, parallelism))
+
+    async def one(plan: MerchantPlan) -> MerchantReport:
+        async with semaphore:
+            desired = merchants[plan.slug]
+            try:
+                providers = source.providers(desired)
+            except Exception as exc:
+                report = MerchantReport(plan.slug, error=error_text(exc))
+            else:
+                report = await apply_merchant(plan, desired, providers, journal,
+                                              allow_destructive=allow_destructive)
+        if on_done:
+            on_done(report)
+        return report
+
+    return list(await asyncio.gather(*(one(p) for p in plans)))

@@ -1,0 +1,181 @@
+"""Dependencies between changes, stated in one place.
+
+* Manual actions: what only a person can do, derived from the desired state
+  and live facts, each with exact instructions, and the changes it holds back.
+* Order: the sequence in which changes are applied across services.
+* Safety: which changes are destructive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from reconciler.model import (
+    PIPE17_INTEGRATIONS,
+    RETURN_PROXY_AUTHORIZE_URL,
+    Action,
+    DesiredState,
+    ManualAction,
+)
+
+PIPE17_APP = "https://app.pipe17.com/integrations"
+TIKTOK_PARTNER_CENTER = "https://partner.tiktokshop.com"
+DESTRUCTIVE = "destructive"
+
+_INTEGRATION_LABEL = {"tiktok_shop": "TikTok Shop", "shopify": "Shopify", "loop": "Loop Returns"}
+
+
+def manual_actions(desired: DesiredState, facts: Mapping[str, Any]) -> list[ManualAction]:
+    """Everything a person must do before the dependent changes can be applied."""
+    actions: list[ManualAction] = []
+    if not desired.h5_redirect.approved:
+        actions.append(ManualAction(
+            id="tiktok_shop.h5_redirect",
+            title="Get the H5 Redirect feature approved",
+            instructions=(
+                "Ask the merchant's TikTok Shop Account Manager to request an exception to the "
+                "platform return process and approval of the H5 Redirect feature for shop "
+                f"{desired.tiktok_shop_id}. When approved, set tiktok_shop.h5_redirect.approved: true "
+                f"and record the evidence (who approved, ticket, date) in {desired.source}."
+            ),
+        ))
+    if facts.get("tiktok_shop.authorized") is False:
+        actions.append(ManualAction(
+            id="tiktok_shop.authorization",
+            title="Authorize the app for the TikTok shop",
+            instructions=(
+                f"The seller of TikTok shop {desired.tiktok_shop_id} must authorize the app: in the "
+                "TikTok Shop Partner Center open the app's authorization link, sign in as the seller "
+                "and approve. Then plan again."
+            ),
+            link=TIKTOK_PARTNER_CENTER,
+        ))
+    elif facts.get("tiktok_shop.return_proxy.installed") is False:
+        actions.append(ManualAction(
+            id="tiktok_shop.return_proxy_app",
+            title="Install the TikTok Shop Return Proxy App",
+            instructions=(
+                f"Signed in to TikTok Shop Seller Center as shop {desired.tiktok_shop_id}, open "
+                f"{RETURN_PROXY_AUTHORIZE_URL} and authorize the Return Proxy App. Then plan again."
+            ),
+            link=RETURN_PROXY_AUTHORIZE_URL,
+        ))
+    if facts.get("tiktok_shop.shopify_connector_enabled") is True and _declared_disabled(desired):
+        actions.append(ManualAction(
+            id="tiktok_shop.shopify_connector",
+            title="Turn off TikTok's own Shopify connector",
+            instructions=(
+                "TikTok's own Shopify connector also writes this shop's orders into Shopify, which "
+                "duplicates the orders Pipe17 writes. In Shopify admin, open Sales channels > TikTok "
+                "and turn off order sync (or remove the channel). Then plan again."
+            ),
+        ))
+    for name in PIPE17_INTEGRATIONS:
+        if f"pipe17.integration.{name}" not in desired.settings:
+            continue
+        status = facts.get(f"pipe17.integration.{name}.status")
+        if status != "connected":
+            label = _INTEGRATION_LABEL[name]
+            actions.append(ManualAction(
+                id=f"pipe17.integration.{name}.connect",
+                title=f"Connect the {label} integration in Pipe17",
+                instructions=(
+                    f"In the Pipe17 app, open Integrations > {label} and press Connect, then complete "
+                    f"the {label} sign-in (status now: {status or 'not created'}). Then plan again."
+                ),
+                link=PIPE17_APP,
+            ))
+    scopes = facts.get("shopify.access_scopes")
+    if scopes is not None and "read_orders" not in scopes:
+        actions.append(ManualAction(
+            id="shopify.access_scopes",
+            title="Grant the read_orders scope on Shopify",
+            instructions=(
+                f"Reinstall the app on {desired.shopify_shop} with the read_orders scope so that "
+                "verify can find TikTok orders in Shopify."
+            ),
+        ))
+    return actions
+
+
+def _declared_disabled(desired: DesiredState) -> bool:
+    tiktok = desired.document.get("tiktok_shop") or {}
+    return tiktok.get("shopify_connector", "disabled") == "disabled"
+
+
+def held_by(address: str, manual_ids: set[str]) -> str | None:
+    """The manual action that holds back a change at `address`, if any."""
+    if address.startswith("tiktok_shop."):
+        for gate in ("tiktok_shop.authorization", "tiktok_shop.h5_redirect",
+                     "tiktok_shop.return_proxy_app"):
+            if gate in manual_ids:
+                return gate
+    if address.startswith("pipe17.integration."):
+        parts = address.split(".")
+        if len(parts) > 3:
+            gate = f"pipe17.integration.{parts[2]}.connect"
+            if gate in manual_ids:
+                return gate
+        if (address == "pipe17.integration.shopify.flows.orders"
+                and "tiktok_shop.shopify_connector" in manual_ids):
+            return "tiktok_shop.shopify_connector"
+    return None
+
+
+# Apply order. Pipe17 integrations exist before their settings; Shopify is
+# ready to receive fulfilment-mode orders before TikTok orders are pulled;
+# Loop looks up by zip and says so before TikTok sends buyers to the portal.
+_ORDER: tuple[str, ...] = (
+    "pipe17.integration.shopify",
+    "pipe17.integration.tiktok_shop",
+    "pipe17.integration.loop",
+    "pipe17.integration.shopify.options.",
+    "pipe17.integration.shopify.flows.",
+    "pipe17.integration.tiktok_shop.flows.",
+    "pipe17.integration.tiktok_shop.options.",
+    "pipe17.integration.loop.flows.",
+    "loop.portal.order_lookup",
+    "loop.portal.instructions",
+    "tiktok_shop.return_proxy.partner",
+    "tiktok_shop.return_proxy.return_url",
+)
+
+
+def order_key(address: str, action: Action) -> tuple[int, int, str]:
+    """Sort key: deletes last, in reverse dependency order; the rest by dependency."""
+    rank = len(_ORDER)
+    for index, prefix in enumerate(_ORDER):
+        if address == prefix or (prefix.endswith(".") and address.startswith(prefix)):
+            rank = index
+            break
+    if action is Action.DELETE:
+        return (1, -rank, address)
+    return (0, rank, address)
+
+
+def is_destructive(address: str, action: Action, before: Any, after: Any,
+                   live: Mapping[str, Any]) -> bool:
+    """Changes that stop something that works today (DESIGN.md section 4)."""
+    if action is Action.DELETE:
+        return True
+    if before is None:
+        return False
+    if ".flows." in address:
+        return before != "off" and after != before
+    if address.endswith(".options.push_refunds_to_tiktok"):
+        return before is True and after is not True
+    if address.endswith(".options.order_sync_mode"):
+        # Changing the mode of a pipeline that already pushes orders to Shopify.
+        return live.get("pipe17.integration.shopify.flows.orders", "off") != "off"
+    if address == "tiktok_shop.return_proxy.return_url":
+        return _host(before) != _host(after)
+    return address == "tiktok_shop.return_proxy.partner"
+
+
+def _host(url: Any) -> str | None:
+    try:
+        return urlsplit(str(url)).hostname
+    except ValueError:
+        return None

@@ -1,0 +1,70 @@
+"""Every write, journaled as it happens (JSON lines under `<state>/journal/`).
+
+Each write gets an `intent` line before the request is sent and an
+`applied` or `failed` line after. An `intent` with no outcome is a write
+that was in flight when the process died: writes set absolute values, so
+re-running the apply (after a fresh plan) converges either way. Values in the
+journal are the plan's already-redacted before/after; errors are redacted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from reconciler.model import Change
+from reconciler.secrets import redactor
+
+
+class Journal:
+    def __init__(self, state_dir: Path, target: str) -> None:
+        directory = state_dir / "journal"
+        directory.mkdir(parents=True, exist_ok=True)
+        self.run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
+        self.path = directory / f"{self.run_id}.jsonl"
+        self.target = target
+        self._lock = threading.Lock()
+        self._file = self.path.open("a", encoding="utf-8")
+
+    def record(self, merchant: str, change: Change, phase: str, error: str | None = None) -> None:
+        entry: dict[str, Any] = {
+            "ts": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "run": self.run_id, "target": self.target, "merchant": merchant,
+            "address": change.address, "action": change.action.value,
+            "before": change.before, "after": change.after, "phase": phase,
+        }
+        if error:
+            entry["error"] = redactor.redact(error)
+        line = redactor.redact(json.dumps(entry, ensure_ascii=False))
+        with self._lock:
+            self._file.write(line + "\n")
+            self._file.flush()
+            os.fsync(self._file.fileno())
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def in_flight(state_dir: Path) -> list[dict[str, Any]]:
+    """Writes whose outcome was never recorded, across all journals (newest runs last)."""
+    pending: dict[tuple[str, str, str], dict[str, Any]] = {}
+    directory = state_dir / "journal"
+    if not directory.is_dir():
+        return []
+    for path in sorted(directory.glob("*.jsonl")):
+        for raw in path.read_text(encoding="utf-8").splitlines():
+            try:
+                entry = json.loads(raw)
+            except ValueError:
+                continue  # a line cut short by a crash
+            key = (entry.get("run", ""), entry.get("merchant", ""), entry.get("address", ""))
+            if entry.get("phase") == "intent":
+                pending[key] = entry
+            else:
+                pending.pop(key, None)
+    return list(pending.values())

@@ -1,0 +1,103 @@
+"""Plans and apply reports for people: `+ ~ -` lines, a summary line, color on terminals."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import click
+
+SYMBOL = {"create": ("+", "green"), "update": ("~", "yellow"), "delete": ("-", "red")}
+
+
+def use_color(stream_is_tty: bool) -> bool:
+    return stream_is_tty and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+
+
+def show(value: Any, width: int = 60) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= width else text[: width - 1] + "…\""
+
+
+def _style(text: str, color: bool, **kwargs: Any) -> str:
+    return click.style(text, **kwargs) if color else text
+
+
+def render_change(change: dict[str, Any], color: bool) -> str:
+    symbol, fg = SYMBOL[change["action"]]
+    line = f"  {symbol} {change['address']}: "
+    if change["action"] == "create":
+        line += show(change["after"])
+    elif change["action"] == "delete":
+        line += f"{show(change['before'])} (remove)"
+    else:
+        line += f"{show(change['before'])} -> {show(change['after'])}"
+    line = _style(line, color, fg=fg)
+    if change.get("blocked_by") == "destructive":
+        line += _style("  [destructive: blocked, needs --allow-destructive]", color, fg="red", bold=True)
+    elif change.get("blocked_by"):
+        line += _style(f"  [held back by {change['blocked_by']}]", color, fg="cyan")
+    elif change.get("destructive"):
+        line += _style("  [destructive]", color, fg="red")
+    return line
+
+
+def render_merchant(entry: dict[str, Any], color: bool) -> list[str]:
+    slug = _style(entry["merchant"], color, bold=True)
+    if entry["status"] == "error":
+        return [f"{slug}: " + _style(f"error: {entry['error']}", color, fg="red")]
+    changes, manual = entry["changes"], entry["manual_actions"]
+    if not changes and not manual:
+        return [f"{slug}: no changes"]
+    lines = [f"{slug}: {len(changes)} to change, {len(manual)} manual action(s)"]
+    lines += [render_change(c, color) for c in changes]
+    for action in manual:
+        lines.append(_style(f"  ! manual {action['id']}: {action.get('title') or ''}", color, fg="cyan"))
+        lines.append(f"      {action['instructions']}")
+        if action.get("link"):
+            lines.append(f"      {action['link']}")
+    return lines
+
+
+def summary_line(summary: dict[str, int]) -> str:
+    held = summary.get("held", 0)
+    return (
+        f"Plan: {summary['create']} to create, {summary['update']} to update, "
+        f"{summary['delete']} to delete; {summary['manual']} manual action(s); "
+        f"{summary['blocked']} blocked, {held} held back; {summary['merchants']} merchant(s), "
+        f"{summary['with_changes']} with changes, {summary['errored']} errored."
+    )
+
+
+def render_plan(document: dict[str, Any], color: bool = False) -> str:
+    lines = [f"Target: {document['target']}"]
+    for entry in document["merchants"]:
+        lines += render_merchant(entry, color)
+    lines.append(summary_line(document["summary"]))
+    lines.append(f"Checksum: {document['checksum']}")
+    return "\n".join(lines)
+
+
+def render_report(reports: list[dict[str, Any]], color: bool = False) -> str:
+    lines: list[str] = []
+    totals = {"applied": 0, "failed": 0, "skipped": 0}
+    for report in reports:
+        slug = _style(report["merchant"], color, bold=True)
+        if report.get("error"):
+            lines.append(f"{slug}: " + _style(f"not applied: {report['error']}", color, fg="red"))
+            continue
+        if not report["changes"]:
+            continue
+        lines.append(f"{slug}:")
+        for change in report["changes"]:
+            totals[change["result"]] += 1
+            fg = {"applied": "green", "failed": "red", "skipped": "yellow"}[change["result"]]
+            text = f"  {change['result']:<8} {change['address']}"
+            if change.get("reason"):
+                text += f"  ({change['reason']})"
+            lines.append(_style(text, color, fg=fg))
+    lines.append(
+        f"Apply: {totals['applied']} applied, {totals['failed']} failed, {totals['skipped']} skipped."
+    )
+    return "\n".join(lines)
