@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from reconciler.engine import exitcodes
+from reconciler.engine.document import build_document
+from reconciler.output.markdown import GITHUB_LIMIT, MARKER, render_markdown
+from reconciler.output.text import render_plan
+
+
+def entry(slug: str, n_changes: int = 3, blocked: bool = False, error: str | None = None) -> dict:
+    changes = [
+        {"address": f"pipe17.integration.shopify.flows.f{i}", "action": "update",
+         "before": "off", "after": "push", "destructive": False, "blocked_by": None}
+        for i in range(n_changes)
+    ]
+    if blocked:
+        changes.append({"address": "pipe17.integration.tiktok_shop.flows.orders", "action": "update",
+                        "before": "pull", "after": "off", "destructive": True,
+                        "blocked_by": "destructive"})
+    return {"merchant": slug, "status": "error" if error else "ok", "error": error,
+            "changes": [] if error else changes, "manual_actions": []}
+
+
+def test_worst_code_ranking_follows_the_contract() -> None:
+    assert exitcodes.worst([0, 2, 3]) == 3
+    assert exitcodes.worst([2, 5, 3]) == 5
+    assert exitcodes.worst([5, 4]) == 4
+    assert exitcodes.worst([4, 1, 5]) == 1
+    assert exitcodes.worst([]) == 0
+
+
+def test_markdown_for_a_2000_merchant_plan_fits_one_github_comment() -> None:
+    merchants = [entry(f"merchant-{i:05d}", n_changes=8, blocked=(i % 500 == 0)) for i in range(2000)]
+    document = build_document("sandbox", merchants)
+    text = render_markdown(document)
+    assert len(text) <= GITHUB_LIMIT
+    assert text.splitlines()[0].startswith("### ⛔ reconciler plan on `sandbox`")
+    assert "more merchant(s) with changes are in the plan artifact" in text
+    assert document["checksum"] in text
+    assert "reconciler apply --plan" in text
+    assert text.rstrip().endswith(MARKER)
+
+
+def test_markdown_puts_verdict_then_attention_then_tables() -> None:
+    document = build_document("sandbox", [entry("a", blocked=True), entry("b", error="pipe17: down")])
+    text = render_markdown(document)
+    assert text.index("reconciler plan on") < text.index("Needs attention") < text.index("<details>")
+    assert "pipe17: down" in text
+
+
+def test_text_plan_names_target_first_and_ends_with_summary() -> None:
+    document = build_document("http://127.0.0.1:8787", [entry("a", blocked=True), entry("b", 0)])
+    lines = render_plan(document).splitlines()
+    assert lines[0] == "Target: http://127.0.0.1:8787"
+    assert any("[destructive: blocked" in line for line in lines)
+    assert "b: no changes" in lines
+    assert lines[-2].startswith("Plan: 0 to create, 4 to update")
+
+
+def test_checksum_ignores_order_and_time_but_not_content() -> None:
+    a = build_document("sandbox", [entry("a"), entry("b")])
+    b = build_document("sandbox", [entry("b"), entry("a")])
+    assert a["checksum"] == b["checksum"]
+    c = build_document("sandbox", [entry("a"), entry("b", n_changes=2)])
+    assert c["checksum"] != a["checksum"]
+    assert build_document("live", [entry("a"), entry("b")])["checksum"] != a["checksum"]
