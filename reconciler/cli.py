@@ -170,6 +170,50 @@ def apply(ctx, include, exclude, shard, plan_file, auto_approve, allow_destructi
     guarded(body)
 
 
+@cli.command()
+@click.argument("slug", required=False)
+@click.option("--all", "export_all", is_flag=True,
+              help="Export every merchant found live that has no file yet (needs --out-dir).")
+@click.option("--out-dir", type=click.Path(path_type=Path, file_okay=False), default=None)
+@global_options
+@click.pass_context
+def export(ctx, slug, export_all, out_dir, merchants_dir, target_spec) -> None:
+    """Write merchant YAML from live settings (adopt a merchant configured by hand)."""
+    from reconciler.commands.export import run_export
+
+    c = make_context(ctx, merchants_dir, target_spec)
+
+    def body() -> int:
+        if bool(slug) == export_all:
+            raise click.UsageError("give either SLUG or --all")
+        if export_all and not out_dir:
+            raise click.UsageError("--all needs --out-dir")
+        return run_export(c.target(), c.merchants_dir, slug=slug, out_dir=out_dir)
+
+    guarded(body)
+
+
+@cli.command()
+@selection_options
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--parallelism", type=click.IntRange(1, 512), default=10, show_default=True)
+@global_options
+@click.pass_context
+def verify(ctx, include, exclude, shard, fmt, parallelism, merchants_dir, target_spec) -> None:
+    """End-to-end checks on the live systems: returns really work for TikTok buyers."""
+    from reconciler.commands.common import load_selection
+    from reconciler.commands.verify import run_verify
+
+    c = make_context(ctx, merchants_dir, target_spec)
+
+    def body() -> int:
+        target = c.target()
+        selection = load_selection(c.merchants_dir, include, exclude, shard)
+        return run_verify(target, selection, c.merchants_dir, fmt=fmt, parallelism=parallelism)
+
+    guarded(body)
+
+
 @cli.command("plan-merge")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="json")
