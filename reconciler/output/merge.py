@@ -1,0 +1,119 @@
+"""Merge the JSON plans of a sharded fleet (`plan --shard I/N`) into one plan.
+
+The merged document is rebuilt with `build_document`, so its checksum and
+summary are those of the unsharded plan of the same merchants: a reviewer
+approves one plan, and `apply --plan` checks that one checksum.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from reconciler.engine.document import FORMAT_VERSION, build_document
+
+
+class PlanMergeError(ValueError):
+    """Plans that cannot be merged; the message names the document and the reason."""
+
+
+def merge_plans(documents: list[dict[str, Any]]) -> dict[str, Any]:
+    """Merge plan documents of one target and disjoint merchants into one document."""
+    return _merge([(f"document {i}", doc) for i, doc in enumerate(documents, 1)])
+
+
+def merge_files(paths: Sequence[Path]) -> dict[str, Any]:
+    """Read JSON plan files (as written by `plan --format json --out`) and merge them."""
+    return _merge([(str(path), read_plan(path)) for path in paths])
+
+
+def read_plan(path: Path) -> dict[str, Any]:
+    """Load one JSON plan file; a missing, unreadable or malformed file is a PlanMergeError."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PlanMergeError(f"{path}: cannot read plan file: {exc.strerror or exc}") from None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PlanMergeError(
+            f"{path}:{exc.lineno}:{exc.colno}: not a JSON plan ({exc.msg}); "
+            "write plans with `reconciler plan --format json --out FILE`"
+        ) from None
+    _check_shape(str(path), document)
+    return document
+
+
+def _merge(labelled: list[tuple[str, Any]]) -> dict[str, Any]:
+    if not labelled:
+        raise PlanMergeError("no plan documents to merge")
+    for label, document in labelled:
+        _check_shape(label, document)
+    target = _common_target(labelled)
+    entries = _disjoint_entries(labelled)
+    created_at = max(_created_at(label, doc) for label, doc in labelled)
+    return build_document(target, entries, created_at=created_at)
+
+
+def _check_shape(label: str, document: Any) -> None:
+    if not isinstance(document, Mapping):
+        raise PlanMergeError(f"{label}: a plan document is a JSON object, got {_kind(document)}")
+    version = document.get("format_version")
+    if version != FORMAT_VERSION:
+        raise PlanMergeError(
+            f"{label}: format_version is {version!r}, expected {FORMAT_VERSION!r}; "
+            "plan again with this version of reconciler"
+        )
+    for key, kind in (("target", str), ("created_at", str), ("merchants", list)):
+        if not isinstance(document.get(key), kind):
+            raise PlanMergeError(f"{label}: {key!r} is missing or not a {kind.__name__}")
+    for position, entry in enumerate(document["merchants"], 1):
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("merchant"), str):
+            raise PlanMergeError(f"{label}: merchants[{position}] has no 'merchant' slug")
+
+
+def _common_target(labelled: list[tuple[str, Mapping[str, Any]]]) -> str:
+    first_label, first = labelled[0]
+    for label, document in labelled[1:]:
+        if document["target"] != first["target"]:
+            raise PlanMergeError(
+                f"plans are for different targets: {first_label} is for "
+                f"{first['target']!r}, {label} is for {document['target']!r}"
+            )
+    return first["target"]
+
+
+def _disjoint_entries(labelled: list[tuple[str, Mapping[str, Any]]]) -> list[dict[str, Any]]:
+    seen: dict[str, str] = {}
+    entries: list[dict[str, Any]] = []
+    for label, document in labelled:
+        for entry in document["merchants"]:
+            slug = entry["merchant"]
+            if slug in seen:
+                where = (f"more than once in {label}" if seen[slug] == label
+                         else f"in both {seen[slug]} and {label}")
+                raise PlanMergeError(
+                    f"merchant {slug!r} appears {where}; "
+                    "merge the plans of distinct shards of one fleet"
+                )
+            seen[slug] = label
+            entries.append(dict(entry))
+    return entries
+
+
+def _created_at(label: str, document: Mapping[str, Any]) -> datetime:
+    try:
+        moment = datetime.fromisoformat(document["created_at"])
+    except ValueError:
+        raise PlanMergeError(
+            f"{label}: created_at {document['created_at']!r} is not an ISO 8601 time"
+        ) from None
+    # A time without an offset is taken as UTC, so aware and naive times compare.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _kind(value: Any) -> str:
+    return {list: "an array", str: "a string", type(None): "null"}.get(type(value), type(value).__name__)
