@@ -11,13 +11,24 @@ plan receives a read-only client and so cannot write.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from reconciler.model import Change, DesiredState, ServiceSnapshot
 
 
 class Provider(ABC):
     service: ClassVar[str]
+
+    @classmethod
+    def normalize(cls, address: str, value: Any) -> Any:
+        """The comparable form of a value at `address` (live or desired).
+
+        `read()` returns live values in this form already; the engine applies
+        it to desired values before diffing, so differences that are only API
+        normalization (case, trailing whitespace) never show as changes.
+        The one place per provider that knows its service's quirks.
+        """
+        return value
 
     @abstractmethod
     async def read(self) -> ServiceSnapshot:

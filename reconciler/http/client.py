@@ -1,0 +1,149 @@
+"""ServiceClient: the one HTTP seam a provider talks through.
+
+One `request()` per call does, in order: refuse writes on a read-only
+client, wait for the service's client-side rate limit, send with a timeout
+(the httpx timeout and an overall deadline, because in-process transports
+ignore httpx timeouts), decode the vendor envelope into a payload or a typed
+error, and retry retryable errors with backoff inside the retry budget.
+
+Requests that are not idempotent (a POST that creates) are retried only when
+the service surely did not act on them: rate limited, or the connection was
+never made. Anything else is reported, and the provider decides (Pipe17
+re-reads before creating again).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json as jsonlib
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from reconciler.http import logs
+from reconciler.http.envelopes import decode
+from reconciler.http.errors import NetworkError, RateLimitedError, ServiceError, scrub
+from reconciler.http.ratelimit import TokenBucket
+from reconciler.http.readonly import READ_METHODS, is_read, refuse
+from reconciler.http.retry import RetryPolicy
+
+_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+_IDEMPOTENT = READ_METHODS | {"PUT", "PATCH", "DELETE"}
+Params = Mapping[str, str | int]
+logs.install()
+
+
+class ServiceClient:
+    """Calls one service on behalf of one merchant, over a pool's shared AsyncClient."""
+
+    def __init__(
+        self,
+        service: str,
+        http: httpx.AsyncClient,
+        base_url: str,
+        auth: httpx.Auth,
+        *,
+        bucket: TokenBucket | None = None,
+        retry: RetryPolicy | None = None,
+        read_only: bool = False,
+        merchant: str | None = None,
+    ) -> None:
+        self.service = service
+        self.merchant = merchant
+        self.read_only = read_only
+        self._http = http
+        self._base = base_url.rstrip("/")
+        self._auth = auth
+        self._bucket = bucket
+        self._retry = retry or RetryPolicy()
+        self._log = logs.service_logger(service)
+
+    def url(self, path: str) -> httpx.URL:
+        return httpx.URL(self._base + path)
+
+    async def request(
+        self, method: str, path: str = "", *, params: Params | None = None, json: Any = None
+    ) -> Any:
+        """Send one call and return its decoded JSON body (None when empty)."""
+        method = method.upper()
+        url = self.url(path).copy_merge_params(dict(params or {}))
+        # Serialized once: these bytes are what is signed and what is sent.
+        body = b"" if json is None else jsonlib.dumps(json, separators=(",", ":")).encode()
+        readonly_ok = is_read(self.service, method, url, body)
+        if self.read_only and not readonly_ok:
+            raise refuse(self.service, method, url, self.merchant)
+        idempotent = method in _IDEMPOTENT or readonly_ok
+        return await self._with_retries(method, url, body, idempotent)
+
+    async def graphql(
+        self, query: str, variables: Mapping[str, Any] | None = None
+    ) -> Mapping[str, Any]:
+        """POST a GraphQL document to the base URL; returns its `data`."""
+        reply = await self.request("POST", "", json={"query": query, "variables": variables or {}})
+        return (reply or {}).get("data") or {}
+
+    async def _with_retries(self, method: str, url: httpx.URL, body: bytes, idempotent: bool) -> Any:
+        policy = self._retry
+        started: float | None = None
+        attempt = 0
+        while True:
+            attempt += 1
+            if self._bucket is not None:
+                await self._bucket.acquire()
+            started = time.monotonic() if started is None else started
+            remaining = policy.total_seconds - (time.monotonic() - started)
+            try:
+                return await self._attempt(method, url, body, max(remaining, 0.05))
+            except ServiceError as exc:
+                elapsed = time.monotonic() - started
+                delay = self._next_delay(exc, attempt, elapsed, idempotent)
+                if delay is None:
+                    if attempt > 1:
+                        exc.exhausted(attempt, elapsed)
+                        self._log.warning("%s", exc)
+                    raise
+                self._log.info(
+                    "%s; retrying in %.1fs (attempt %d/%d)",
+                    self._who(exc.detail), delay, attempt + 1, policy.attempts,
+                )
+                await asyncio.sleep(delay)
+
+    def _next_delay(
+        self, exc: ServiceError, attempt: int, elapsed: float, idempotent: bool
+    ) -> float | None:
+        """Seconds to wait before the next attempt, or None to give up now."""
+        if not exc.retryable or attempt >= self._retry.attempts:
+            return None
+        never_sent = isinstance(exc, RateLimitedError) or exc.code == "not-connected"
+        if not idempotent and not never_sent:
+            return None
+        delay = self._retry.backoff(attempt, exc.retry_after)
+        if elapsed + delay >= self._retry.total_seconds:
+            return None
+        return delay
+
+    async def _attempt(self, method: str, url: httpx.URL, body: bytes, budget: float) -> Any:
+        timeout = min(self._retry.timeout, budget)
+        headers = {"content-type": "application/json"} if body else {}
+        request = self._http.build_request(
+            method, url, content=body or None, headers=headers, timeout=httpx.Timeout(timeout)
+        )
+        what = f"{method} {url.path}"
+        try:
+            async with asyncio.timeout(timeout):
+                response = await self._http.send(request, auth=self._auth)
+        except (TimeoutError, httpx.TimeoutException) as exc:
+            code = "not-connected" if isinstance(exc, _NEVER_SENT) else "timeout"
+            raise NetworkError(self.service, f"{what} timed out after {timeout:.1f}s",
+                               self.merchant, code=code) from None
+        except httpx.TransportError as exc:
+            code = "not-connected" if isinstance(exc, _NEVER_SENT) else "transport"
+            raise NetworkError(self.service, f"{what} failed: {type(exc).__name__}: {scrub(str(exc))}",
+                               self.merchant, code=code) from None
+        return decode(self.service, response, what=what, merchant=self.merchant)
+
+    def _who(self, detail: str) -> str:
+        who = f"{self.service} (merchant {self.merchant})" if self.merchant else self.service
+        return f"{who} {detail}"

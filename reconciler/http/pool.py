@@ -1,0 +1,158 @@
+"""ClientPool: everything one command run shares across merchants.
+
+One `httpx.AsyncClient` per service (connections reused across merchants,
+sized for ~64 concurrent merchants), the per-service rate limiters, the
+per-run cache (TikTok shop lists and ciphers) and the retry policy. A
+merchant's providers are cheap views over it: resolving its secrets and
+binding auth and a rate-limit bucket is all the per-merchant set-up.
+
+    async with ClientPool(target, read_only=True) as pool:
+        providers = pool.providers(merchant)      # {"tiktok_shop": ..., "pipe17": ..., ...}
+        snapshot = await providers["loop"].read()
+
+With `read_only=True` every client refuses writes twice over: in
+`ServiceClient.request` (before rate limiting) and in a request hook on the
+AsyncClient itself (the last step before the transport).
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Mapping
+from types import TracebackType
+
+import httpx
+
+from reconciler.http.auth import TikTokAuth, loop_auth, pipe17_auth, shopify_auth
+from reconciler.http.cache import RunCache, fingerprint
+from reconciler.http.client import ServiceClient
+from reconciler.http.ratelimit import RateLimit, RateLimiters
+from reconciler.http.readonly import guard_hook
+from reconciler.http.retry import RetryPolicy
+from reconciler.model import SERVICES, DesiredState
+from reconciler.providers import (
+    LoopProvider,
+    Pipe17Provider,
+    Provider,
+    ShopifyProvider,
+    TikTokShopProvider,
+)
+from reconciler.secrets import resolve
+from reconciler.targets import Target
+
+USER_AGENT = "reconciler (+config as code for returns integrations)"
+
+
+class ClientPool:
+    def __init__(
+        self,
+        target: Target,
+        *,
+        read_only: bool,
+        transport: httpx.AsyncBaseTransport | None = None,
+        retry: RetryPolicy | None = None,
+        rate_limits: Mapping[str, RateLimit] | None = None,
+        max_connections: int = 100,
+    ) -> None:
+        if target.embedded and transport is None:
+            raise ValueError("the embedded sandbox target needs the emulator's transport")
+        self.target = target
+        self.read_only = read_only
+        self.retry = retry or RetryPolicy()
+        self.cache = RunCache()
+        self._transport = transport
+        self._limiters = RateLimiters(rate_limits)
+        self._max_connections = max_connections
+        self._http: dict[str, httpx.AsyncClient] = {}
+        # One TLS context for all four clients: building one costs tens of milliseconds.
+        self._verify: ssl.SSLContext | bool = httpx.create_ssl_context() if target.verify_tls else False
+
+    async def __aenter__(self) -> ClientPool:
+        self._http = {service: self._new_client(service) for service in SERVICES}
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        clients, self._http = self._http, {}
+        for client in clients.values():
+            await client.aclose()
+
+    def _new_client(self, service: str) -> httpx.AsyncClient:
+        hooks = {"request": [guard_hook(service)]} if self.read_only else {}
+        return httpx.AsyncClient(
+            transport=self._transport,
+            verify=self._verify,
+            limits=httpx.Limits(
+                max_connections=self._max_connections, max_keepalive_connections=64
+            ),
+            timeout=httpx.Timeout(self.retry.timeout),
+            headers={"user-agent": USER_AGENT, "accept": "application/json"},
+            event_hooks=hooks,
+            follow_redirects=False,  # base URLs are trusted settings; never follow elsewhere
+        )
+
+    def _client(
+        self, service: str, merchant: DesiredState, auth: httpx.Auth, limit_key: str, base: str
+    ) -> ServiceClient:
+        if not self._http:
+            raise RuntimeError("ClientPool is not open: use `async with ClientPool(...)`")
+        return ServiceClient(
+            service,
+            self._http[service],
+            base,
+            auth,
+            bucket=self._limiters.bucket(service, limit_key),
+            retry=self.retry,
+            read_only=self.read_only,
+            merchant=merchant.slug,
+        )
+
+    def _secret(self, merchant: DesiredState, name: str) -> str:
+        return resolve(merchant.credentials.all()[name], sandbox=self.target.is_sandbox)
+
+    def providers(self, merchant: DesiredState) -> dict[str, Provider]:
+        """One provider per service for `merchant`, keyed by service name.
+
+        Raises MissingSecretError (naming the variable) on a live target
+        when a referenced variable is unset.
+        """
+        return {
+            "tiktok_shop": self.tiktok_shop(merchant),
+            "pipe17": self.pipe17(merchant),
+            "shopify": self.shopify(merchant),
+            "loop": self.loop(merchant),
+        }
+
+    def tiktok_shop(self, merchant: DesiredState) -> TikTokShopProvider:
+        base = self.target.endpoints["tiktok_shop"]
+        app_key = self._secret(merchant, "tiktok_app_key")
+        token = self._secret(merchant, "tiktok_access_token")
+        auth = TikTokAuth(
+            app_key,
+            self._secret(merchant, "tiktok_app_secret"),
+            token,
+            base_path=httpx.URL(base).path,
+        )
+        client = self._client("tiktok_shop", merchant, auth, fingerprint(token), base)
+        return TikTokShopProvider(client, merchant, self.cache, fingerprint(f"{app_key}\n{token}"))
+
+    def pipe17(self, merchant: DesiredState) -> Pipe17Provider:
+        key = self._secret(merchant, "pipe17_api_key")
+        base = self.target.endpoints["pipe17"]
+        return Pipe17Provider(self._client("pipe17", merchant, pipe17_auth(key), fingerprint(key), base), merchant)
+
+    def shopify(self, merchant: DesiredState) -> ShopifyProvider:
+        token = self._secret(merchant, "shopify_access_token")
+        base = self.target.endpoints["shopify"].replace("{shop}", merchant.shopify_shop)
+        # Shopify's throttle is per app and store: one bucket per shop.
+        client = self._client("shopify", merchant, shopify_auth(token), merchant.shopify_shop, base)
+        return ShopifyProvider(client, merchant)
+
+    def loop(self, merchant: DesiredState) -> LoopProvider:
+        key = self._secret(merchant, "loop_api_key")
+        base = self.target.endpoints["loop"]
+        return LoopProvider(self._client("loop", merchant, loop_auth(key), fingerprint(key), base), merchant)

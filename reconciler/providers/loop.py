@@ -1,0 +1,105 @@
+"""Loop Returns: the portal's lookup method and instructions; verify-time deep links and returns.
+
+Wire contract: docs/providers/loop.md. Published: key header, `POST
+/order/link` (deep link), `GET /warehouse/return/list`. Assumed (no public
+API): the portal settings resource, isolated in `PORTAL_PATH` and `_FIELDS`.
+
+A plan costs one request (`GET /portal/settings`); a change is one PATCH of
+one field. Loop allows 300 requests per minute per key; the client-side
+limit keeps under it (reconciler/http/ratelimit.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.http.client import ServiceClient
+from reconciler.http.errors import NotFoundError, ValidationError
+from reconciler.model import Action, Change, DesiredState, ServiceSnapshot
+from reconciler.providers.base import Provider
+
+PORTAL_PATH = "/portal/settings"  # assumed contract
+LINK_PATH = "/order/link"
+RETURNS_PATH = "/warehouse/return/list"
+# address -> portal settings field on the wire (assumed contract)
+_FIELDS = {"loop.portal.order_lookup": "order_lookup", "loop.portal.instructions": "instructions"}
+
+
+@dataclass(frozen=True)
+class LoopReturn:
+    id: str
+    order_name: str
+    state: str
+    refund: Any
+
+
+def normalize_text(text: str) -> str:
+    """Line endings, trailing spaces per line and trailing blank lines do not count.
+
+    Loop's editor trims them and YAML block scalars add a final newline, so
+    both sides are compared (and written) in this form.
+    """
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return "\n".join(line.rstrip() for line in lines).strip()
+
+
+class LoopProvider(Provider):
+    service = "loop"
+
+    def __init__(self, client: ServiceClient, merchant: DesiredState) -> None:
+        self._client = client
+        self._merchant = merchant
+
+    @classmethod
+    def normalize(cls, address: str, value: Any) -> Any:
+        if value is None:
+            return None
+        if address == "loop.portal.instructions":
+            return normalize_text(str(value))
+        if address == "loop.portal.order_lookup":
+            return str(value).strip().lower()
+        return value
+
+    async def read(self) -> ServiceSnapshot:
+        portal = await self._client.request("GET", PORTAL_PATH) or {}
+        settings = {
+            address: self.normalize(address, portal[field])
+            for address, field in _FIELDS.items()
+            if portal.get(field) is not None
+        }
+        facts = {"loop.portal_domain": str(portal.get("portal_domain") or "")}
+        return ServiceSnapshot(self.service, settings, facts)
+
+    async def apply(self, change: Change, desired: DesiredState) -> None:
+        """PATCH one field; a delete sends null (Loop's default applies)."""
+        field = _FIELDS.get(change.address)
+        if field is None:
+            raise ValidationError(self.service, f"no writable setting at {change.address}", desired.slug)
+        value = None
+        if change.action is not Action.DELETE:
+            value = self.normalize(change.address, desired.settings.get(change.address))
+        await self._client.request("PATCH", PORTAL_PATH, json={field: value})
+
+    async def order_link(self, name: str, zip_code: str) -> str | None:
+        """The portal deep link for an order found by number and zip, or None if Loop finds none."""
+        try:
+            reply = await self._client.request("POST", LINK_PATH, json={"name": name, "zip": zip_code})
+        except NotFoundError:
+            return None
+        return (reply or {}).get("url")
+
+    async def returns(self, since: str | None = None, until: str | None = None) -> list[LoopReturn]:
+        """Returns created in [since, until] (Loop's `from`/`to`, e.g. "2025-01-31")."""
+        params = {k: v for k, v in (("from", since), ("to", until)) if v}
+        reply = await self._client.request("GET", RETURNS_PATH, params=params) or []
+        rows = reply.get("returns", []) if isinstance(reply, dict) else reply
+        return [
+            LoopReturn(
+                id=str(r.get("id", "")),
+                order_name=str(r.get("order_name", "")),
+                state=str(r.get("state", "")),
+                refund=r.get("refund"),
+            )
+            for r in rows
+        ]

@@ -1,0 +1,190 @@
+"""Pipe17: the TikTok Shop, Shopify and Loop integrations, their flows and options.
+
+Wire contract: docs/providers/pipe17.md. Published: base path, key header,
+envelope, `skip`/`count` paging, `version` on update. Assumed: the
+integration `settings` shape (entity directions and options), isolated in
+`_CONNECTORS`, `_DIRECTIONS` and `_OPTIONS` below.
+
+A plan costs one request: the first page of integrations (100) holds every
+integration a merchant has (one per connector). Versions seen in any
+response are remembered, so an update quotes the current one; a 409 means
+someone else wrote in between: re-read once and try again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.http.client import ServiceClient
+from reconciler.http.errors import ConflictError, NetworkError, ServerError, ValidationError
+from reconciler.model import Action, Change, DesiredState, ServiceSnapshot
+from reconciler.providers.base import Provider
+
+PAGE_SIZE = 100
+PRESENT = "present"
+# integration name (address vocabulary) <-> connectorName on the wire
+_CONNECTORS = {"tiktok_shop": "TikTok Shop", "shopify": "Shopify", "loop": "Loop Returns"}
+_NAMES = {v.lower(): k for k, v in _CONNECTORS.items()}
+# flow direction (address vocabulary) <-> entity direction on the wire, from Pipe17's side
+_DIRECTIONS = {"pull": "in", "push": "out", "off": "none"}
+_FLOWS = {v: k for k, v in _DIRECTIONS.items()}
+# option key (address vocabulary) <-> settings.options key on the wire
+_OPTIONS = {"push_refunds_to_tiktok": "pushRefundsToTikTok", "order_sync_mode": "orderSyncMode"}
+_OPTION_KEYS = {v: k for k, v in _OPTIONS.items()}
+
+
+@dataclass(frozen=True)
+class Pipe17Refund:
+    refund_id: str
+    ext_order_id: str
+    source: str
+    status: str
+
+
+@dataclass
+class _Known:
+    integration_id: str
+    version: int
+
+
+class Pipe17Provider(Provider):
+    service = "pipe17"
+
+    def __init__(self, client: ServiceClient, merchant: DesiredState) -> None:
+        self._client = client
+        self._merchant = merchant
+        self._known: dict[str, _Known] | None = None
+
+    @classmethod
+    def normalize(cls, address: str, value: Any) -> Any:
+        """Directions and sync modes compare case-insensitively."""
+        if isinstance(value, str) and (".flows." in address or address.endswith("order_sync_mode")):
+            return value.strip().lower()
+        return value
+
+    async def read(self) -> ServiceSnapshot:
+        settings: dict[str, Any] = {}
+        facts: dict[str, Any] = {}
+        self._known = {}
+        for item in await self._list_integrations():
+            name = _NAMES.get(str(item.get("connectorName", "")).lower())
+            if name is None or name in self._known:
+                continue  # unmanaged connector, or a second instance (first one wins)
+            self._remember(name, item)
+            settings.update(self._settings_of(name, item))
+            facts[f"pipe17.integration.{name}.status"] = str(item.get("status", "unknown"))
+        return ServiceSnapshot(self.service, settings, facts)
+
+    async def _list_integrations(self) -> list[Mapping[str, Any]]:
+        return await self._all_pages("/integrations", "integrations")
+
+    async def _all_pages(self, path: str, key: str) -> list[Mapping[str, Any]]:
+        """Every item of a skip/count list; one request when it fits on a page."""
+        items: list[Mapping[str, Any]] = []
+        while True:
+            params = {"skip": len(items), "count": PAGE_SIZE}
+            reply = await self._client.request("GET", path, params=params)
+            page = reply.get(key) or []
+            items.extend(page)
+            total = (reply.get("pagination") or {}).get("total")
+            if len(page) < PAGE_SIZE or (isinstance(total, int) and len(items) >= total):
+                return items
+
+    def _settings_of(self, name: str, item: Mapping[str, Any]) -> dict[str, Any]:
+        prefix = f"pipe17.integration.{name}"
+        found: dict[str, Any] = {prefix: PRESENT}
+        wire = item.get("settings") or {}
+        for entity, flow in (wire.get("entities") or {}).items():
+            direction = _FLOWS.get(str((flow or {}).get("direction", "")).lower())
+            if direction is not None:
+                found[f"{prefix}.flows.{entity}"] = direction
+        for key, value in (wire.get("options") or {}).items():
+            if key in _OPTION_KEYS and value is not None:
+                option = f"{prefix}.options.{_OPTION_KEYS[key]}"
+                found[option] = self.normalize(option, value)
+        return found
+
+    def _remember(self, name: str, item: Mapping[str, Any]) -> None:
+        if self._known is not None and item.get("integrationId"):
+            self._known[name] = _Known(str(item["integrationId"]), int(item.get("version") or 0))
+
+    async def _lookup(self, name: str) -> _Known | None:
+        if self._known is None:
+            await self.read()
+        assert self._known is not None
+        return self._known.get(name)
+
+    async def apply(self, change: Change, desired: DesiredState) -> None:
+        parts = change.address.split(".")
+        if len(parts) < 3 or parts[:2] != ["pipe17", "integration"] or parts[2] not in _CONNECTORS:
+            raise ValidationError(self.service, f"no writable setting at {change.address}", desired.slug)
+        name = parts[2]
+        if len(parts) == 3:
+            await (self._delete(name) if change.action is Action.DELETE else self._create(name))
+            return
+        value = None if change.action is Action.DELETE else desired.settings.get(change.address)
+        await self._update(name, self._settings_patch(change.address, parts[3:], value))
+
+    def _settings_patch(self, address: str, rest: list[str], value: Any) -> dict[str, Any]:
+        if len(rest) == 2 and rest[0] == "flows":
+            direction = _DIRECTIONS.get(self.normalize(address, value) or "off")
+            if direction is None:
+                raise ValidationError(self.service, f"{address}: unknown direction {value!r}")
+            return {"entities": {rest[1]: {"direction": direction}}}
+        if len(rest) == 2 and rest[0] == "options" and rest[1] in _OPTIONS:
+            return {"options": {_OPTIONS[rest[1]]: self.normalize(address, value)}}
+        raise ValidationError(self.service, f"no writable setting at {address}")
+
+    async def _create(self, name: str) -> None:
+        if await self._lookup(name) is not None:
+            return
+        body = {"connectorName": _CONNECTORS[name]}
+        try:
+            reply = await self._client.request("POST", "/integrations", json=body)
+        except (ServerError, NetworkError):
+            # The create may have landed before the failure: look before creating again.
+            await self.read()
+            if await self._lookup(name) is not None:
+                return
+            reply = await self._client.request("POST", "/integrations", json=body)
+        self._remember(name, reply.get("integration") or {})
+
+    async def _delete(self, name: str) -> None:
+        known = await self._lookup(name)
+        if known is None:
+            return
+        await self._client.request("DELETE", f"/integrations/{known.integration_id}")
+        assert self._known is not None
+        self._known.pop(name, None)
+
+    async def _update(self, name: str, patch: dict[str, Any]) -> None:
+        for attempt in (1, 2):
+            known = await self._lookup(name)
+            if known is None:
+                raise ValidationError(self.service, f"the {_CONNECTORS[name]} integration does not exist",
+                                      self._merchant.slug)
+            body = {"version": known.version, "settings": patch}
+            try:
+                reply = await self._client.request("PUT", f"/integrations/{known.integration_id}", json=body)
+            except ConflictError:
+                if attempt == 2:
+                    raise
+                await self.read()  # someone else wrote: take their version, then ours again
+                continue
+            self._remember(name, reply.get("integration") or {})
+            return
+
+    async def refunds(self) -> list[Pipe17Refund]:
+        """Every refund Pipe17 holds for the merchant, all pages."""
+        rows = await self._all_pages("/refunds", "refunds")
+        return [
+            Pipe17Refund(
+                refund_id=str(r.get("refundId", "")),
+                ext_order_id=str(r.get("extOrderId", "")),
+                source=str(r.get("source", "")),
+                status=str(r.get("status", "")),
+            )
+            for r in rows
+        ]

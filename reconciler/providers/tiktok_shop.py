@@ -1,0 +1,172 @@
+"""TikTok Shop: shop authorization, the Return Proxy settings, and verify-time order reads.
+
+Wire contract: docs/providers/tiktok_shop.md. Published: authorized shops
+(and the shop cipher), orders search, returns search. Assumed (no public
+API): the Return Proxy resource, isolated in `RETURN_PROXY_PATH` and
+`_FIELDS` below, so pointing at a real endpoint later is a change here only.
+
+A plan costs one request when the shop list is already cached for this run
+(`GET /authorization/202309/shops`, once per seller token) plus one Return
+Proxy read; a shop that is not authorized costs nothing more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.http.cache import RunCache
+from reconciler.http.client import ServiceClient
+from reconciler.http.errors import ValidationError
+from reconciler.model import Action, Change, DesiredState, ServiceSnapshot
+from reconciler.providers.base import Provider
+
+SHOPS_PATH = "/authorization/202309/shops"
+RETURN_PROXY_PATH = "/return_refund/202309/return_proxy"  # assumed contract
+ORDERS_SEARCH_PATH = "/order/202309/orders/search"
+RETURNS_SEARCH_PATH = "/return_refund/202309/returns/search"
+PAGE_SIZE = 50
+
+# address -> Return Proxy field on the wire (assumed contract).
+_FIELDS = {
+    "tiktok_shop.return_proxy.partner": "partner",
+    "tiktok_shop.return_proxy.return_url": "return_url_template",
+}
+
+
+@dataclass(frozen=True)
+class TikTokOrder:
+    id: str
+    status: str
+    create_time: int
+    postal_code: str | None
+
+
+@dataclass(frozen=True)
+class TikTokReturn:
+    return_id: str
+    order_id: str
+    status: str
+    refund_total: Any
+
+
+class TikTokShopProvider(Provider):
+    service = "tiktok_shop"
+
+    def __init__(
+        self, client: ServiceClient, merchant: DesiredState, cache: RunCache, credential_id: str
+    ) -> None:
+        """`credential_id` fingerprints (app key, access token): the shop list's cache key."""
+        self._client = client
+        self._merchant = merchant
+        self._cache = cache
+        self._shops_key = ("tiktok_shop.shops", credential_id)
+
+    @classmethod
+    def normalize(cls, address: str, value: Any) -> Any:
+        """Partner codes are upper-case on the wire and lower-case here; URLs lose stray spaces."""
+        if value is None:
+            return None
+        if address == "tiktok_shop.return_proxy.partner":
+            return str(value).strip().lower()
+        if address == "tiktok_shop.return_proxy.return_url":
+            return str(value).strip()
+        return value
+
+    @staticmethod
+    def _wire(address: str, value: Any) -> Any:
+        if address == "tiktok_shop.return_proxy.partner" and value is not None:
+            return str(value).strip().upper()
+        return value
+
+    async def shop_cipher(self) -> str | None:
+        """The cipher of the merchant's shop, or None if the seller has not authorized it."""
+        shops = await self._cache.get(self._shops_key, self._fetch_shops)
+        return shops.get(self._merchant.tiktok_shop_id)
+
+    async def _fetch_shops(self) -> Mapping[str, str]:
+        reply = await self._client.request("GET", SHOPS_PATH)
+        shops = (reply.get("data") or {}).get("shops") or []
+        return {str(s["id"]): s["cipher"] for s in shops if s.get("cipher")}
+
+    async def read(self) -> ServiceSnapshot:
+        cipher = await self.shop_cipher()
+        facts: dict[str, Any] = {
+            "tiktok_shop.authorized": cipher is not None,
+            "tiktok_shop.return_proxy.installed": False,
+            "tiktok_shop.shopify_connector_enabled": False,
+        }
+        settings: dict[str, Any] = {}
+        if cipher is not None:
+            proxy = await self._read_proxy(cipher)
+            facts["tiktok_shop.return_proxy.installed"] = bool(proxy.get("installed"))
+            facts["tiktok_shop.shopify_connector_enabled"] = bool(
+                proxy.get("shopify_connector_enabled")
+            )
+            for address, field in _FIELDS.items():
+                if proxy.get(field) is not None:
+                    settings[address] = self.normalize(address, proxy[field])
+        return ServiceSnapshot(self.service, settings, facts)
+
+    async def _read_proxy(self, cipher: str) -> Mapping[str, Any]:
+        reply = await self._client.request("GET", RETURN_PROXY_PATH, params={"shop_cipher": cipher})
+        return reply.get("data") or {}
+
+    async def apply(self, change: Change, desired: DesiredState) -> None:
+        """PUT only the changed Return Proxy field; a delete clears it (null)."""
+        field = _FIELDS.get(change.address)
+        if field is None:
+            raise ValidationError(self.service, f"no writable setting at {change.address}", desired.slug)
+        cipher = await self.shop_cipher()
+        if cipher is None:
+            raise ValidationError(
+                self.service, f"shop {desired.tiktok_shop_id} is not authorized for the app", desired.slug
+            )
+        value = None if change.action is Action.DELETE else desired.settings.get(change.address)
+        body = {field: self._wire(change.address, value)}
+        await self._client.request("PUT", RETURN_PROXY_PATH, params={"shop_cipher": cipher}, json=body)
+
+    async def search_orders(self, since: int) -> list[TikTokOrder]:
+        """Orders created at or after `since` (Unix seconds), every page."""
+        rows = await self._search(ORDERS_SEARCH_PATH, {"create_time_ge": since}, "orders")
+        return [
+            TikTokOrder(
+                id=str(o["id"]),
+                status=str(o.get("status", "")),
+                create_time=int(o.get("create_time") or 0),
+                postal_code=(o.get("recipient_address") or {}).get("postal_code"),
+            )
+            for o in rows
+        ]
+
+    async def search_returns(self, order_ids: Sequence[str]) -> list[TikTokReturn]:
+        """Returns and refunds of the given orders, every page."""
+        if not order_ids:
+            return []
+        rows = await self._search(RETURNS_SEARCH_PATH, {"order_ids": list(order_ids)}, "return_orders")
+        return [
+            TikTokReturn(
+                return_id=str(r["return_id"]),
+                order_id=str(r.get("order_id", "")),
+                status=str(r.get("return_status", "")),
+                refund_total=r.get("refund_total"),
+            )
+            for r in rows
+        ]
+
+    async def _search(self, path: str, body: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
+        cipher = await self.shop_cipher()
+        if cipher is None:
+            return []
+        rows: list[Mapping[str, Any]] = []
+        token = ""
+        while True:
+            params: dict[str, str | int] = {"shop_cipher": cipher, "page_size": PAGE_SIZE}
+            if token:
+                params["page_token"] = token
+            data = (await self._client.request("POST", path, params=params, json=body)).get("data") or {}
+            rows.extend(data.get(key) or [])
+            token = data.get("next_page_token") or ""
+            if not token:
+                return rows

@@ -1,0 +1,71 @@
+"""Helpers for HTTP-layer unit tests: a recording MockTransport and a client factory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import httpx
+import pytest
+
+from reconciler.http.client import ServiceClient
+from reconciler.http.readonly import guard_hook
+from reconciler.http.retry import RetryPolicy
+
+Handler = Callable[[httpx.Request], httpx.Response]
+FAST = RetryPolicy(attempts=4, total_seconds=2.0, base_delay=0.01, max_delay=0.05, timeout=0.5)
+
+
+@dataclass
+class Recorder:
+    """A MockTransport that answers from a script and remembers every request it saw."""
+
+    replies: list[httpx.Response | Exception] = field(default_factory=list)
+    default: Handler | None = None
+    seen: list[httpx.Request] = field(default_factory=list)
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        self.seen.append(request)
+        if self.replies:
+            reply = self.replies.pop(0)
+            if isinstance(reply, Exception):
+                raise reply
+            return reply
+        if self.default is not None:
+            return self.default(request)
+        return httpx.Response(200, json={})
+
+    @property
+    def transport(self) -> httpx.MockTransport:
+        return httpx.MockTransport(self.handle)
+
+
+@pytest.fixture
+def recorder() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture
+async def make_client(recorder: Recorder):
+    """Build ServiceClients over one AsyncClient on the recorder (read-only ones get the guard hook)."""
+    opened: list[httpx.AsyncClient] = []
+
+    def build(
+        service: str,
+        base: str = "https://svc.test/api",
+        *,
+        auth: httpx.Auth | None = None,
+        read_only: bool = False,
+        retry: RetryPolicy = FAST,
+        merchant: str | None = "acme",
+    ) -> ServiceClient:
+        hooks = {"request": [guard_hook(service)]} if read_only else {}
+        http = httpx.AsyncClient(transport=recorder.transport, event_hooks=hooks)
+        opened.append(http)
+        return ServiceClient(
+            service, http, base, auth or httpx.Auth(), retry=retry, read_only=read_only, merchant=merchant
+        )
+
+    yield build
+    for http in opened:
+        await http.aclose()

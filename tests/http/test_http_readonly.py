@@ -1,0 +1,79 @@
+"""Read-only clients refuse writes before anything reaches the transport."""
+
+import httpx
+import pytest
+
+from reconciler.http.errors import ReadOnlyViolation
+from reconciler.http.readonly import guard_hook, is_query_only
+
+SHOPIFY = "https://s.test/admin/api/2025-07/graphql.json"
+MUTATION = 'mutation { metafieldsSet(metafields: []) { userErrors { message } } }'
+
+
+@pytest.mark.parametrize("service,method,path,body", [
+    ("tiktok_shop", "PUT", "/return_refund/202309/return_proxy", {"partner": "LOOP_PIPE17"}),
+    ("tiktok_shop", "POST", "/return_refund/202309/returns/1/approve", {}),
+    ("pipe17", "POST", "/integrations", {"connectorName": "Shopify"}),
+    ("pipe17", "PUT", "/integrations/int_1", {"version": 1, "settings": {}}),
+    ("pipe17", "DELETE", "/integrations/int_1", None),
+    ("loop", "PATCH", "/portal/settings", {"order_lookup": "zip"}),
+    ("loop", "POST", "/webhooks", {"topic": "return"}),
+])
+async def test_writes_are_refused_with_zero_requests(recorder, make_client, service, method, path, body):
+    client = make_client(service, read_only=True)
+    with pytest.raises(ReadOnlyViolation, match=f"{service} \\(merchant acme\\): refused {method}"):
+        await client.request(method, path, json=body)
+    assert recorder.seen == []
+
+
+@pytest.mark.parametrize("document", [
+    MUTATION,
+    "query A { shop { id } } mutation B { tagsAdd(id: \"1\", tags: []) { node { id } } }",
+    "subscription { x }",
+    "not graphql {",
+])
+async def test_graphql_mutations_are_refused(recorder, make_client, document):
+    client = make_client("shopify", SHOPIFY, read_only=True)
+    with pytest.raises(ReadOnlyViolation):
+        await client.graphql(document)
+    assert recorder.seen == []
+
+
+@pytest.mark.parametrize("service,path", [
+    ("tiktok_shop", "/order/202309/orders/search"),
+    ("tiktok_shop", "/return_refund/202309/returns/search"),
+    ("loop", "/order/link"),
+])
+async def test_allow_listed_read_posts_pass(recorder, make_client, service, path):
+    await make_client(service, read_only=True).request("POST", path, json={"x": 1})
+    assert len(recorder.seen) == 1
+
+
+async def test_graphql_queries_pass(recorder, make_client):
+    client = make_client("shopify", SHOPIFY, read_only=True)
+    await client.graphql("query ReconcilerShop { shop { id } }")
+    await client.graphql("{ shop { id } }")
+    assert len(recorder.seen) == 2
+
+
+async def test_writable_client_sends_writes(recorder, make_client):
+    await make_client("loop").request("PATCH", "/portal/settings", json={"order_lookup": "zip"})
+    assert len(recorder.seen) == 1
+
+
+async def test_hook_guards_the_async_client_itself(recorder):
+    """Code that bypasses ServiceClient still cannot write through a read-only pool client."""
+    hooks = {"request": [guard_hook("shopify")]}
+    async with httpx.AsyncClient(transport=recorder.transport, event_hooks=hooks) as http:
+        with pytest.raises(ReadOnlyViolation):
+            await http.post(SHOPIFY, json={"query": MUTATION})
+        with pytest.raises(ReadOnlyViolation):
+            await http.get(SHOPIFY, params={"query": MUTATION})
+        await http.post(SHOPIFY, json={"query": "{ shop { id } }"})
+    assert len(recorder.seen) == 1
+
+
+def test_is_query_only():
+    assert is_query_only("query { a } fragment F on Shop { id }")
+    assert not is_query_only("fragment F on Shop { id }")
+    assert not is_query_only(MUTATION)

@@ -1,0 +1,104 @@
+"""Shopify and Loop providers over a scripted fake."""
+
+import httpx
+import pytest
+
+from reconciler.http.errors import ValidationError
+from reconciler.http.pool import ClientPool
+from reconciler.http.retry import RetryPolicy
+from reconciler.model import Action, Change
+from reconciler.providers import LoopProvider
+
+FAST = RetryPolicy(attempts=3, total_seconds=1, base_delay=0.01, max_delay=0.02, timeout=0.5)
+
+
+async def test_shopify_read_reports_facts_in_one_request(fake, make_merchant, make_target):
+    m = make_merchant()
+    fake.on("POST", "/graphql.json", {"data": {
+        "shop": {"id": "gid://shopify/Shop/1", "name": "Acme", "myshopifyDomain": m.shopify_shop},
+        "currentAppInstallation": {"accessScopes": [{"handle": "read_orders"}, {"handle": "read_products"}]}}})
+    async with ClientPool(make_target(), read_only=True, transport=fake.transport, retry=FAST) as pool:
+        snapshot = await pool.providers(m)["shopify"].read()
+    assert snapshot.settings == {}
+    assert snapshot.facts == {"shopify.shop_found": True, "shopify.access_scopes": ("read_orders", "read_products")}
+    assert len(fake.seen) == 1
+    assert fake.seen[0].url.path == f"/shopify/{m.shopify_shop}/admin/api/2025-07/graphql.json"
+
+
+async def test_shopify_orders_paginate_up_to_first(fake, make_merchant, make_target):
+    def node(i):
+        return {"id": f"gid://shopify/Order/{i}", "name": f"#{i}", "createdAt": "2025-01-01T00:00:00Z",
+                "sourceName": "pipe17", "tags": ["TikTok"], "app": {"name": "Pipe17"},
+                "shippingAddress": {"zip": "10001"}}
+
+    def orders(request, body):
+        start = int(body["variables"]["after"] or 0)
+        first = body["variables"]["first"]
+        nodes = [node(i) for i in range(start, min(start + first, 300))]
+        end = start + len(nodes)
+        return httpx.Response(200, json={"data": {"orders": {"nodes": nodes, "pageInfo": {
+            "hasNextPage": end < 300, "endCursor": str(end)}}}})
+
+    fake.on("POST", "/graphql.json", orders)
+    async with ClientPool(make_target(), read_only=True, transport=fake.transport, retry=FAST) as pool:
+        found = await pool.shopify(make_merchant()).orders("tag:TikTok", first=260)
+    assert len(found) == 260 and found[0].app_name == "Pipe17" and found[0].tags == ("TikTok",)
+    assert [r for r in fake.seen] and len(fake.seen) == 2
+
+
+async def test_shopify_apply_is_refused(make_merchant, make_target, fake):
+    m = make_merchant()
+    async with ClientPool(make_target(), read_only=False, transport=fake.transport, retry=FAST) as pool:
+        with pytest.raises(ValidationError, match="nothing on Shopify is managed"):
+            await pool.shopify(m).apply(Change("shopify.x", Action.UPDATE, 1, 2), m)
+
+
+def loop_fake(fake, portal):
+    fake.on("GET", "/portal/settings", lambda request, body: httpx.Response(200, json=portal))
+
+    def patch(request, body):
+        portal.update(body)
+        return httpx.Response(200, json=portal)
+
+    fake.on("PATCH", "/portal/settings", patch)
+
+
+async def test_loop_read_normalizes_and_apply_patches_one_field(fake, make_merchant, make_target):
+    m = make_merchant()
+    portal = {"portal_domain": m.loop_portal_domain, "order_lookup": "EMAIL",
+              "instructions": "Enter your email.  \r\n"}
+    loop_fake(fake, portal)
+    async with ClientPool(make_target(), read_only=False, transport=fake.transport, retry=FAST) as pool:
+        provider = pool.loop(m)
+        before = await provider.read()
+        await provider.apply(Change("loop.portal.instructions", Action.UPDATE, "x", "y"), m)
+        after = await provider.read()
+    assert before.settings == {"loop.portal.order_lookup": "email",
+                               "loop.portal.instructions": "Enter your email."}
+    assert before.facts == {"loop.portal_domain": m.loop_portal_domain}
+    patch = [r for r in fake.seen if r.method == "PATCH"][0]
+    assert patch.content == b'{"instructions":"Enter your TikTok order number and shipping zip code."}'
+    assert after.settings["loop.portal.instructions"] == "Enter your TikTok order number and shipping zip code."
+
+
+@pytest.mark.parametrize("raw,expected", [
+    ("a\r\nb  \n\n", "a\nb"), ("a\n", "a"), ("a", "a"), ("  line\t\nnext", "line\nnext"),
+])
+def test_loop_instructions_normalization(raw, expected):
+    assert LoopProvider.normalize("loop.portal.instructions", raw) == expected
+
+
+async def test_loop_order_link_and_returns(fake, make_merchant, make_target):
+    def link(request, body):
+        if body == {"name": "123", "zip": "10001"}:
+            return httpx.Response(200, json={"url": "https://returns.x/?order=123&zip=10001"})
+        return httpx.Response(404, json={"message": "Order not found."})
+
+    fake.on("POST", "/order/link", link)
+    fake.on("GET", "/warehouse/return/list", [{"id": 7, "order_name": "123", "state": "closed", "refund": "9.00"}])
+    async with ClientPool(make_target(), read_only=True, transport=fake.transport, retry=FAST) as pool:
+        provider = pool.loop(make_merchant())
+        assert await provider.order_link("123", "10001") == "https://returns.x/?order=123&zip=10001"
+        assert await provider.order_link("123", "99999") is None
+        returns = await provider.returns(since="2025-01-01")
+    assert returns[0].id == "7" and returns[0].order_name == "123"
