@@ -100,6 +100,10 @@ def stop(sandbox: Sandbox) -> None:
         sandbox.process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         sandbox.process.kill()
+        sandbox.process.wait(timeout=10)
+    for pipe in (sandbox.process.stdout, sandbox.process.stderr):
+        if pipe:
+            pipe.close()
 
 
 @pytest.fixture
@@ -109,3 +113,40 @@ def served(tmp_path: Path) -> Iterator[Sandbox]:
         yield sandbox
     finally:
         stop(sandbox)
+
+
+def write_fleet(directory: Path, count: int, *, prefix: str = "fleet") -> list[str]:
+    """Write `count` ready merchant files (shaped like bright-basics) extending `tiktok-loop`.
+
+    Each merchant has its own shops, portal domain and secret variables, and
+    an attested H5 Redirect, so a fresh sandbox plans real, unblocked work.
+    The shipped profiles are copied beside them. Returns the slugs.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(SHIPPED / "profiles", directory / "profiles", dirs_exist_ok=True)
+    slugs = []
+    for index in range(count):
+        slug = f"{prefix}-{index:03d}"
+        tag = f"{prefix.upper().replace('-', '_')}_{index:03d}"
+        (directory / f"{slug}.yaml").write_text(
+            f"extends: tiktok-loop\n"
+            f"name: {prefix.title()} {index}\n"
+            f"shopify:\n"
+            f"  shop: {slug}.myshopify.com\n"
+            f"  access_token: env:{tag}_SHOPIFY_TOKEN\n"
+            f"tiktok_shop:\n"
+            f"  shop_id: \"{7_400_000_000_000_000_000 + index}\"\n"
+            f"  region: US\n"
+            f"  access_token: env:{tag}_TTS_ACCESS_TOKEN\n"
+            f"  h5_redirect:\n"
+            f"    approved: true\n"
+            f"    evidence: \"AM approved by email, ticket {index}\"\n"
+            f"pipe17:\n"
+            f"  api_key: env:{tag}_PIPE17_KEY\n"
+            f"loop:\n"
+            f"  api_key: env:{tag}_LOOP_KEY\n"
+            f"  portal_domain: returns.{slug}.example.com\n",
+            encoding="utf-8",
+        )
+        slugs.append(slug)
+    return slugs

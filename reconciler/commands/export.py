@@ -1,0 +1,164 @@
+"""`reconciler export`: merchant YAML from live settings (read-only), on stdout or one file each.
+
+`export SLUG` identifies the merchant through its file (ids and secret
+references) and prints YAML that validates and, once the live settings are
+complete, plans to no changes. `export --all --out-dir DIR` writes a file
+for every merchant found on the target that has no file yet (sandbox only:
+see reconciler/export/identity.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reconciler.commands.common import CommandError, say
+from reconciler.config import LoadResult, load_merchants
+from reconciler.config.profiles import ProfileStore
+from reconciler.engine.plan import error_text, merge_snapshots, read_live
+from reconciler.engine.runtime import client_pool
+from reconciler.export.document import Built, ExportError, build, load_candidate
+from reconciler.export.identity import (
+    PROFILE,
+    DiscoveryError,
+    env_prefix,
+    identity_of_account,
+    identity_of_file,
+    sandbox_accounts,
+)
+from reconciler.model import DesiredState
+from reconciler.secrets import redactor
+from reconciler.targets import Target
+
+
+@dataclass(frozen=True)
+class Subject:
+    """One merchant to export: its identity document and the desired state used to read it."""
+
+    slug: str
+    identity: dict[str, Any]
+    reader: DesiredState
+    h5_comment: list[str]
+    header: list[str]
+    read_hint: str = ""  # added to a read failure's message
+
+
+def run_export(target: Target, merchants_dir: Path, *, slug: str | None, out_dir: Path | None) -> int:
+    say(f"Target: {target.name}", err=True)
+    loaded = load_merchants(merchants_dir)
+    profile = _profile(merchants_dir)
+    try:
+        subjects = [_subject(slug, loaded, profile, target, merchants_dir)] if slug else \
+            _unfiled(loaded, profile, target, merchants_dir)
+    except (DiscoveryError, ExportError) as exc:
+        raise CommandError(str(exc)) from None
+    try:
+        results = asyncio.run(_export_all(target, loaded.merchants, merchants_dir, subjects))
+    except (ValueError, OSError) as exc:  # e.g. a bad sandbox scenario selection or state file
+        raise CommandError(error_text(exc)) from None
+    return _emit(results, out_dir if not slug else None)
+
+
+def _profile(merchants_dir: Path) -> dict[str, Any]:
+    store = ProfileStore(merchants_dir / "profiles")
+    if store.file_of(PROFILE) is None:
+        raise CommandError(f"profile {PROFILE} not found in {merchants_dir / 'profiles'}: exported "
+                           f"files extend it")
+    located = store.get(PROFILE)
+    if located is None:
+        raise CommandError(f"profile {PROFILE} has problems: run 'reconciler validate'")
+    return located.data
+
+
+def _subject(slug: str, loaded: LoadResult, profile: dict[str, Any], target: Target,
+             merchants_dir: Path) -> Subject:
+    desired = next((m for m in loaded.merchants if m.slug == slug), None)
+    if desired is not None:
+        return _filed(desired, profile, target)
+    if any(Path(p.file).stem == slug for p in loaded.problems):
+        raise CommandError(f"{merchants_dir / slug}.yaml has problems; fix them first "
+                           "(run 'reconciler validate')")
+    if target.is_sandbox:
+        for subject in _unfiled(loaded, profile, target, merchants_dir):
+            if subject.slug == slug:
+                return subject
+    raise CommandError(
+        f"no merchant file {merchants_dir / slug}.yaml: export reads a merchant through the ids and "
+        "secret references in its file; write those first (see merchants/bright-basics.yaml)"
+    )
+
+
+def _filed(desired: DesiredState, profile: dict[str, Any], target: Target) -> Subject:
+    h5 = (["H5 Redirect approval has no API: attested as in " + desired.source]
+          if desired.h5_redirect.approved else
+          ["H5 Redirect approval has no API: not yet attested in " + desired.source,
+           "(set approved: true and the evidence once TikTok approves)"])
+    header = [f"{desired.slug}: exported from {target.name} by 'reconciler export {desired.slug}'."]
+    return Subject(desired.slug, identity_of_file(desired, profile), desired, h5, header)
+
+
+def _unfiled(loaded: LoadResult, profile: dict[str, Any], target: Target,
+             merchants_dir: Path) -> list[Subject]:
+    filed = {m.slug for m in loaded.merchants} | {Path(p.file).stem for p in loaded.problems}
+    subjects = []
+    for account in sandbox_accounts(target):
+        if account.slug in filed:
+            continue
+        identity = identity_of_account(account, profile)
+        reader, problems = load_candidate(identity, account.slug, merchants_dir)
+        if reader is None:
+            raise ExportError(f"{account.slug}: its ids on the target do not validate: "
+                              + "; ".join(f"{p.rule} {p.message}" for p in problems))
+        prefix = env_prefix(account.slug)
+        header = [f"{account.slug}: found on {target.name} with no merchant file; exported by "
+                  "'reconciler export --all'.",
+                  f"Secret references follow the {prefix}_* naming convention: set these variables."]
+        h5 = ["H5 Redirect approval cannot be read from TikTok: set approved: true and the",
+              "evidence (who approved, ticket, date) once the Account Manager confirms it"]
+        hint = (f" (reading a merchant without a file uses the conventional variables {prefix}_*: "
+                "set them to the merchant's credentials)")
+        subjects.append(Subject(account.slug, identity, reader, h5, header, hint))
+    return subjects
+
+
+async def _export_all(target: Target, filed: list[DesiredState], merchants_dir: Path,
+                      subjects: list[Subject]) -> list[tuple[str, Built | str]]:
+    known = {m.slug for m in filed}
+    readers = [*filed, *(s.reader for s in subjects if s.slug not in known)]
+    semaphore = asyncio.Semaphore(10)
+    async with client_pool(target, readers, merchants_dir, read_only=True) as pool:
+
+        async def one(subject: Subject) -> tuple[str, Built | str]:
+            async with semaphore:
+                try:
+                    settings, facts = merge_snapshots(await read_live(pool.providers(subject.reader)))
+                    return subject.slug, build(subject.slug, subject.identity, settings, facts,
+                                               merchants_dir, h5_comment=subject.h5_comment,
+                                               header=subject.header)
+                except Exception as exc:  # one merchant's failure is reported, never a traceback
+                    return subject.slug, error_text(exc) + subject.read_hint
+
+        return list(await asyncio.gather(*(one(s) for s in subjects)))
+
+
+def _emit(results: list[tuple[str, Built | str]], out_dir: Path | None) -> int:
+    failed = [(slug, r) for slug, r in results if isinstance(r, str)]
+    if out_dir is None:
+        if failed:
+            raise CommandError(f"could not export {failed[0][0]}: {failed[0][1]}")
+        built = results[0][1]
+        assert isinstance(built, Built)
+        say(built.text.rstrip("\n"))
+        return 0
+    if not results:
+        say("No merchant without a file found on the target; nothing to export.", err=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for slug, result in results:
+        if isinstance(result, Built):
+            (out_dir / f"{slug}.yaml").write_text(redactor.redact(result.text), encoding="utf-8")
+            say(f"Wrote {out_dir / slug}.yaml", err=True)
+    for slug, reason in failed:
+        say(f"Error: could not export {slug}: {reason}", err=True)
+    return 1 if failed else 0

@@ -1,0 +1,41 @@
+"""`reconciler verify`: read-only end-to-end checks, one line per check, exit 1 on any failure."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+from reconciler.commands.common import CommandError, Progress, Selection, say
+from reconciler.engine.plan import error_text
+from reconciler.engine.runtime import client_pool
+from reconciler.targets import Target
+from reconciler.verify.report import document, render_text
+from reconciler.verify.results import MerchantReport
+from reconciler.verify.runner import verify_fleet
+
+
+async def compute_reports(target: Target, selection: Selection, merchants_dir: Path,
+                          parallelism: int) -> list[MerchantReport]:
+    progress = Progress(len(selection.chosen), "verified")
+    try:
+        async with client_pool(target, selection.all, merchants_dir, read_only=True) as pool:
+            return await verify_fleet(selection.chosen, pool, parallelism=parallelism,
+                                      on_done=progress.tick)
+    finally:
+        progress.close()
+
+
+def run_verify(target: Target, selection: Selection, merchants_dir: Path, *, fmt: str,
+               parallelism: int) -> int:
+    if fmt == "json":  # stdout stays machine-readable; people still see the target first
+        say(f"Target: {target.name}", err=True)
+    try:
+        reports = asyncio.run(compute_reports(target, selection, merchants_dir, parallelism))
+    except (ValueError, OSError) as exc:  # e.g. a bad sandbox scenario selection or state file
+        raise CommandError(error_text(exc)) from None
+    if fmt == "json":
+        say(json.dumps(document(target.name, reports), indent=2, ensure_ascii=False))
+    else:
+        say(render_text(target.name, reports))
+    return 1 if any(r.failed for r in reports) else 0
