@@ -17,7 +17,7 @@ from reconciler.commands.plan import compute_plans, plan_document
 from reconciler.engine import exitcodes
 from reconciler.engine.apply import MerchantReport, apply_fleet
 from reconciler.engine.document import FORMAT_VERSION, checksum
-from reconciler.engine.journal import Journal, in_flight
+from reconciler.engine.journal import Journal, acknowledge, in_flight
 from reconciler.engine.lock import LockHeld, MerchantLock
 from reconciler.engine.plan import MerchantPlan
 from reconciler.engine.runtime import client_pool
@@ -167,6 +167,7 @@ async def _write(target: Target, selection: Selection, merchants_dir: Path,
                  plans: list[MerchantPlan], allow_destructive: bool,
                  parallelism: int) -> list[MerchantReport]:
     journal = Journal(target.state_dir, target.name)
+    acknowledge(target.state_dir, journal.run_id)  # live state was re-read after those runs
     try:
         async with client_pool(target, selection.all, merchants_dir, read_only=False) as pool:
             merchants = {m.slug: m for m in selection.all}
@@ -180,5 +181,7 @@ async def _write(target: Target, selection: Selection, merchants_dir: Path,
 def _warn_in_flight(target: Target) -> None:
     pending = in_flight(target.state_dir)
     if pending:
-        say(f"note: {len(pending)} write(s) from an interrupted apply had no recorded outcome; "
-            "this run re-reads live state, so they are re-planned as needed", err=True)
+        addresses = ", ".join(sorted({f"{e['merchant']}:{e['address']}" for e in pending}))
+        say(f"note: an earlier apply was interrupted with {len(pending)} write(s) in flight "
+            f"({addresses}); live state is re-read now, so whatever did not land is planned again",
+            err=True)

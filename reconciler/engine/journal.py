@@ -50,21 +50,39 @@ class Journal:
         self._file.close()
 
 
+def _pending_in(path: Path) -> list[dict[str, Any]]:
+    pending: dict[tuple[str, str], dict[str, Any]] = {}
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        try:
+            entry = json.loads(raw)
+        except ValueError:
+            continue  # a line cut short by a crash
+        phase = entry.get("phase")
+        if phase == "acknowledged":
+            return []  # a later run re-read live state after this one died
+        key = (entry.get("merchant", ""), entry.get("address", ""))
+        if phase == "intent":
+            pending[key] = entry
+        else:
+            pending.pop(key, None)
+    return list(pending.values())
+
+
 def in_flight(state_dir: Path) -> list[dict[str, Any]]:
-    """Writes whose outcome was never recorded, across all journals (newest runs last)."""
-    pending: dict[tuple[str, str, str], dict[str, Any]] = {}
+    """Writes whose outcome was never recorded, from runs no later run has acknowledged."""
     directory = state_dir / "journal"
     if not directory.is_dir():
         return []
-    for path in sorted(directory.glob("*.jsonl")):
-        for raw in path.read_text(encoding="utf-8").splitlines():
-            try:
-                entry = json.loads(raw)
-            except ValueError:
-                continue  # a line cut short by a crash
-            key = (entry.get("run", ""), entry.get("merchant", ""), entry.get("address", ""))
-            if entry.get("phase") == "intent":
-                pending[key] = entry
-            else:
-                pending.pop(key, None)
-    return list(pending.values())
+    return [entry for path in sorted(directory.glob("*.jsonl")) for entry in _pending_in(path)]
+
+
+def acknowledge(state_dir: Path, by_run: str) -> int:
+    """Mark interrupted runs as seen, once a new run has re-read live state. Returns how many."""
+    directory = state_dir / "journal"
+    count = 0
+    for path in sorted(directory.glob("*.jsonl")) if directory.is_dir() else []:
+        if _pending_in(path):
+            with path.open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps({"phase": "acknowledged", "by": by_run}) + "\n")
+            count += 1
+    return count
