@@ -11,21 +11,18 @@ from typing import Any
 
 from reconciler.engine import gates
 from reconciler.model import Action, Change, DesiredState, ManualAction
+from reconciler.providers import PROVIDER_CLASSES
 from reconciler.secrets import redactor
 
 
 def normalize(address: str, value: Any) -> Any:
-    """The comparable form of a setting: differences that mean nothing to the service vanish."""
-    if value is None:
-        return None
-    if address == "loop.portal.instructions":
-        lines = [line.rstrip() for line in str(value).replace("\r\n", "\n").split("\n")]
-        return "\n".join(lines).strip()
-    if address == "tiktok_shop.return_proxy.partner":
-        return str(value).lower()
-    if address == "tiktok_shop.return_proxy.return_url":
-        return str(value).strip()
-    return value
+    """The comparable form of a setting, as the service's provider defines it.
+
+    Each provider knows its service's quirks (case, trailing whitespace); the
+    engine applies that one definition to both sides before comparing.
+    """
+    provider = PROVIDER_CLASSES.get(address.split(".", 1)[0])
+    return provider.normalize(address, value) if provider else value
 
 
 def _redacted(value: Any) -> Any:
