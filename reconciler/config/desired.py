@@ -1,0 +1,116 @@
+"""From a merged, rendered and validated document to the immutable `DesiredState`.
+
+Only declared values become settings (omitted means unmanaged). Positions
+are in the merchant's own file: a value inherited from a profile is placed
+at the merchant's `extends:` line, which is where a reader of that file can
+change it (by overriding it there).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from types import MappingProxyType
+from typing import Any
+
+from reconciler.config.problems import Pos
+from reconciler.config.rules import get
+from reconciler.config.yamldoc import DocPath, Located
+from reconciler.model import (
+    FLOW_ENTITIES,
+    PIPE17_INTEGRATIONS,
+    Credentials,
+    DesiredState,
+    H5Redirect,
+    SecretRef,
+    frozen,
+)
+from reconciler.secrets import parse_ref
+
+PRESENT = "present"
+_INTEGRATIONS: DocPath = ("pipe17", "integrations")
+_OPTIONS: dict[str, tuple[str, ...]] = {
+    "tiktok_shop": ("push_refunds_to_tiktok",),
+    "shopify": ("order_sync_mode",),
+    "loop": (),
+}
+
+
+def address_paths(data: dict[str, Any]) -> Iterator[tuple[str, DocPath]]:
+    """Every managed address with the document path of its value (declared or not)."""
+    yield "tiktok_shop.return_proxy.partner", ("tiktok_shop", "return_proxy", "partner")
+    yield "tiktok_shop.return_proxy.return_url", ("tiktok_shop", "return_proxy", "return_url")
+    for name in PIPE17_INTEGRATIONS:
+        base = (*_INTEGRATIONS, name)
+        yield f"pipe17.integration.{name}", base
+        for entity in FLOW_ENTITIES:
+            yield f"pipe17.integration.{name}.flows.{entity}", (*base, "flows", entity)
+        for option in _OPTIONS[name]:
+            yield f"pipe17.integration.{name}.options.{option}", (*base, option)
+    yield "loop.portal.order_lookup", ("loop", "order_lookup")
+    yield "loop.portal.instructions", ("loop", "instructions")
+
+
+def build_desired(doc: Located, file: str, slug: str) -> DesiredState:
+    data = doc.data
+    place = _placer(doc, file)
+    settings: dict[str, Any] = {}
+    positions: dict[str, tuple[int, int]] = {}
+    for address, path in address_paths(data):
+        value = get(data, path)
+        if value is None:
+            continue  # unmanaged
+        settings[address] = PRESENT if path[:-1] == _INTEGRATIONS else value
+        positions[address] = place(path)
+    for path in _value_paths(data, ()):
+        positions[".".join(map(str, path))] = place(path)
+    h5 = data["tiktok_shop"]["h5_redirect"]
+    return DesiredState(
+        slug=slug,
+        source=file,
+        shopify_shop=data["shopify"]["shop"],
+        tiktok_shop_id=data["tiktok_shop"]["shop_id"],
+        tiktok_region=data["tiktok_shop"]["region"],
+        loop_portal_domain=data["loop"]["portal_domain"],
+        credentials=_credentials(data),
+        h5_redirect=H5Redirect(approved=h5["approved"], evidence=h5.get("evidence")),
+        settings=MappingProxyType(settings),
+        positions=MappingProxyType(positions),
+        document=frozen(data),
+    )
+
+
+def _credentials(data: dict[str, Any]) -> Credentials:
+    def ref(*path: str) -> SecretRef:
+        parsed = parse_ref(get(data, path))
+        assert parsed is not None  # the schema admits only env:VAR references
+        return parsed
+
+    return Credentials(
+        tiktok_app_key=ref("tiktok_shop", "app_key"),
+        tiktok_app_secret=ref("tiktok_shop", "app_secret"),
+        tiktok_access_token=ref("tiktok_shop", "access_token"),
+        shopify_access_token=ref("shopify", "access_token"),
+        pipe17_api_key=ref("pipe17", "api_key"),
+        loop_api_key=ref("loop", "api_key"),
+    )
+
+
+def _placer(doc: Located, file: str) -> Callable[[DocPath], tuple[int, int]]:
+    """(line, column) in the merchant file for a document path."""
+    extends = doc.values.get(("extends",)) or Pos(file, 1, 1)
+
+    def place(path: DocPath) -> tuple[int, int]:
+        pos = doc.value_pos(path)
+        if pos.file != file:
+            pos = extends  # inherited from a profile
+        return (pos.line, pos.column)
+
+    return place
+
+
+def _value_paths(value: Any, path: DocPath) -> Iterator[DocPath]:
+    if path:
+        yield path
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _value_paths(item, (*path, key))

@@ -1,0 +1,132 @@
+"""Loading merchant files: read, merge profiles, validate, render, check rules.
+
+Per file: safe YAML -> `extends:` merge -> schema (complete) -> templates ->
+domain rules -> DesiredState. Then rules across files. Every problem of
+every file is collected; a file with any problem yields no DesiredState,
+and no file, however broken, raises out of here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reconciler.config import schema
+from reconciler.config.catalog import hint
+from reconciler.config.desired import build_desired
+from reconciler.config.fleet import Member, check_fleet
+from reconciler.config.problems import ConfigError, LoadResult, Problem
+from reconciler.config.profiles import ProfileStore, extend
+from reconciler.config.rules import check_merchant
+from reconciler.config.templates import render_templates
+from reconciler.config.yamldoc import Located, load_file
+from reconciler.model import DesiredState
+
+SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass
+class _Outcome:
+    file: str
+    slug: str
+    problems: list[Problem] = field(default_factory=list)
+    doc: Located | None = None  # merged and rendered, once the schema passed
+    desired: DesiredState | None = None
+
+
+def load_merchants(merchants_dir: Path, paths: list[Path] | None = None) -> LoadResult:
+    """Load merchant files (all of `merchants_dir`, or `paths`: files or directories).
+
+    Profiles always come from `merchants_dir/profiles/`. When the whole
+    directory is loaded, every profile is checked, used or not.
+    """
+    store = ProfileStore(merchants_dir / "profiles")
+    files, profile_files, problems = _select(merchants_dir, paths, store)
+    outcomes = [_load_one(path, store) for path in files]
+    members = [Member(o.file, o.slug, o.doc) for o in outcomes if o.doc is not None]
+    by_file = {o.file: o for o in outcomes}
+    for file, found in check_fleet(members).items():
+        by_file[file].problems.extend(found)
+    for name in profile_files if paths else store.names():
+        store.get(name)
+    for outcome in outcomes:
+        problems.extend(outcome.problems)
+    problems.extend(store.problems)
+    merchants = [o.desired for o in outcomes if o.desired is not None and not o.problems]
+    return LoadResult(sorted(merchants, key=lambda m: m.slug), sorted(set(problems)))
+
+
+def load_merchant(path: Path, merchants_dir: Path) -> LoadResult:
+    """Load one merchant file on its own (no rules across files)."""
+    return load_merchants(merchants_dir, [path])
+
+
+def _load_one(path: Path, store: ProfileStore) -> _Outcome:
+    outcome = _Outcome(str(path), path.stem)
+    try:
+        _check(outcome, path, store)
+    except ConfigError as exc:
+        outcome.problems.extend(exc.problems)
+    except Exception as exc:  # last resort: a bad file must never become a traceback
+        outcome.problems.append(Problem(
+            outcome.file, 1, 1, "F002",
+            f"unexpected {type(exc).__name__} while loading this file", hint("F002"),
+        ))
+    return outcome
+
+
+def _check(outcome: _Outcome, path: Path, store: ProfileStore) -> None:
+    doc = load_file(path, outcome.file)
+    merged, problems = extend(doc, store)
+    if problems:  # without its profile, still report what is wrong in the file itself
+        outcome.problems.extend(problems + schema.validate(merged, complete=False))
+        return
+    problems = schema.validate(merged, complete=True)
+    if problems:
+        outcome.problems.extend(problems)
+        return
+    rendered, problems = render_templates(merged, outcome.slug)
+    problems += check_merchant(rendered, outcome.file, outcome.slug)
+    outcome.doc = rendered
+    outcome.problems.extend(problems)
+    if not problems:
+        outcome.desired = build_desired(rendered, outcome.file, outcome.slug)
+
+
+def _select(
+    merchants_dir: Path, paths: list[Path] | None, store: ProfileStore
+) -> tuple[list[Path], list[str], list[Problem]]:
+    """Merchant files to load, profile names named explicitly, and problems with the paths."""
+    if paths is None:
+        paths = [merchants_dir]
+    files: dict[Path, Path] = {}  # resolved -> as given, so one file named twice loads once
+    profiles: list[str] = []
+    problems: list[Problem] = []
+    profile_dir = _resolved(store.directory)
+    for path in paths:
+        if path.is_dir():
+            for child in _listing(path):
+                files.setdefault(_resolved(child), child)
+        elif path.is_file() and _resolved(path.parent) == profile_dir:
+            profiles.append(path.stem)  # a profile named explicitly, e.g. by a pre-commit hook
+        elif path.is_file():
+            files.setdefault(_resolved(path), path)
+        else:
+            problems.append(Problem(str(path), 1, 1, "F001", "no such file or directory",
+                                    hint("F001")))
+    return sorted(files.values()), profiles, problems
+
+
+def _listing(directory: Path) -> list[Path]:
+    # Files starting with "_" or "." are not merchants (e.g. _sandbox.yaml scenarios).
+    return [
+        child for child in directory.iterdir()
+        if child.suffix in SUFFIXES and child.is_file() and not child.name.startswith(("_", "."))
+    ]
+
+
+def _resolved(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except OSError:
+        return path.absolute()

@@ -1,0 +1,72 @@
+"""Checks of the rendered return URL that TikTok sends buyers to.
+
+The URL must be exactly the Loop deep-link form
+`https://{portal}/?order=[TT_ORDER_NUM]&zip=[TTS_ZIP_CODE]`: anything that
+could send a buyer (and their order number and zip code) somewhere else, or
+ask them for an email TikTok does not have, is refused. The query is read
+raw, not percent-decoded, because TikTok substitutes the literal bracketed
+placeholders only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from urllib.parse import SplitResult, urlsplit
+
+ORDER_PLACEHOLDER = "[TT_ORDER_NUM]"
+ZIP_PLACEHOLDER = "[TTS_ZIP_CODE]"
+_EMAILISH_KEY = re.compile(r"e-?mail", re.IGNORECASE)
+_EMAILISH_VALUE = re.compile(r"@|email", re.IGNORECASE)
+
+Finding = tuple[str, str]  # (rule id, message)
+
+
+def check_return_url(url: str, portal_domain: str | None) -> Iterator[Finding]:
+    """Findings for `url`; `portal_domain` is None when it is not declared."""
+    if any(ch.isspace() or ord(ch) < 32 or ch == "\\" for ch in url):
+        yield "R016", "return URL contains whitespace, control characters or backslashes"
+        return  # browsers and parsers disagree on such URLs: nothing below is reliable
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme != "https":
+        shown = f"'{scheme}:'" if scheme else "no scheme"
+        yield "R010", f"return URL uses {shown}; buyers must reach the portal over https"
+        return
+    yield from _check_authority(parts, portal_domain)
+    if "#" in url:
+        yield "R016", "return URL has a #fragment"
+    yield from _check_query(parts.query)
+
+
+def _check_authority(parts: SplitResult, portal_domain: str | None) -> Iterator[Finding]:
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    if userinfo or "@" in parts.netloc:
+        yield "R015", "return URL has user information before the host"
+    host, _, port = hostport.partition(":")
+    if port or hostport.endswith(":"):
+        yield "R016", "return URL names a port"
+    host = host.lower().rstrip(".")
+    if portal_domain is not None and host != portal_domain.lower():
+        shown = host or "no host"
+        yield "R011", f"return URL goes to {shown}, not the Loop portal domain {portal_domain}"
+
+
+def _check_query(query: str) -> Iterator[Finding]:
+    params = [pair.partition("=") for pair in query.split("&") if pair]
+    orders = [value for key, _, value in params if key == "order"]
+    zips = [value for key, _, value in params if key == "zip"]
+    if orders != [ORDER_PLACEHOLDER]:
+        yield "R012", _placeholder_message("order", ORDER_PLACEHOLDER, orders)
+    if zips != [ZIP_PLACEHOLDER]:
+        yield "R013", _placeholder_message("zip", ZIP_PLACEHOLDER, zips)
+    if any(_EMAILISH_KEY.search(key) or _EMAILISH_VALUE.search(value) for key, _, value in params):
+        yield "R014", "return URL asks for an email address, which TikTok does not share"
+
+
+def _placeholder_message(key: str, placeholder: str, values: list[str]) -> str:
+    if not values:
+        return f"return URL has no {key}={placeholder}"
+    if len(values) > 1:
+        return f"return URL has {len(values)} {key}= parameters; keep exactly {key}={placeholder}"
+    return f"return URL has {key}={values[0][:40]} instead of {key}={placeholder}"

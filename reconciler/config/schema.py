@@ -1,0 +1,204 @@
+"""Validation against schemas/merchant.schema.json, with errors mapped to file positions.
+
+Two validators are compiled once per process: `shape` (every key optional;
+used for profiles and for a merchant whose profile could not be merged) and
+`complete` (shape plus the required keys of `#/$defs/complete`; used for a
+merchant after its profile is merged in). jsonschema's own messages echo
+values, so every message here is written by us, and credential fields never
+echo what they hold.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+
+from reconciler.config.catalog import hint
+from reconciler.config.problems import Problem
+from reconciler.config.yamldoc import DocPath, Located
+
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "merchant.schema.json"
+CREDENTIAL_FIELDS: tuple[DocPath, ...] = (  # in the order a merchant file lists them
+    ("shopify", "access_token"),
+    ("tiktok_shop", "app_key"),
+    ("tiktok_shop", "app_secret"),
+    ("tiktok_shop", "access_token"),
+    ("pipe17", "api_key"),
+    ("loop", "api_key"),
+)
+# Vendor token prefixes that must never sit in a merchant file, whatever the key.
+_TOKEN_LOOKING = re.compile(r"\b(shpat|shpca|shppa|shpss|sk_live|sk_test)_[A-Za-z0-9]{8,}")
+_JSON_TYPES = {bool: "a boolean", int: "a number", float: "a number", str: "a string",
+               list: "a list", dict: "a mapping", type(None): "empty (null)"}
+
+
+@cache
+def schema() -> dict[str, Any]:
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+@cache
+def shape_validator() -> Draft202012Validator:
+    Draft202012Validator.check_schema(schema())
+    return Draft202012Validator(_inlined({"$ref": "#/$defs/document"}))
+
+
+@cache
+def complete_validator() -> Draft202012Validator:
+    return Draft202012Validator(_inlined({"allOf": [
+        {"$ref": "#/$defs/document"}, {"$ref": "#/$defs/complete"},
+    ]}))
+
+
+def _inlined(node: Any) -> Any:
+    """`node` with every local `#/$defs/...` reference replaced by its target.
+
+    Resolving references dominates validation time in jsonschema; the schema
+    has no recursive references, so inlining them once is exact and makes
+    validating a fleet several times faster.
+    """
+    if isinstance(node, list):
+        return [_inlined(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    result = {key: _inlined(value) for key, value in node.items() if key != "$ref"}
+    ref = node.get("$ref")
+    if ref is not None:
+        target = schema()["$defs"][ref.removeprefix("#/$defs/")]
+        result = {**_inlined(target), **result}
+    return result
+
+
+def validate(doc: Located, *, complete: bool) -> list[Problem]:
+    """Every schema problem of `doc` (without its `extends:` key, checked elsewhere)."""
+    validator = complete_validator() if complete else shape_validator()
+    data = {k: v for k, v in doc.data.items() if k != "extends"}
+    problems = [p for error in validator.iter_errors(data) for p in _explain(error, doc)]
+    return sorted(set(problems)) + list(_token_looking_values(doc))
+
+
+def _explain(error: ValidationError, doc: Located) -> Iterator[Problem]:
+    if error.context:  # anyOf / oneOf: explain the branch that came closest
+        yield from _explain(best_match(error.context), doc)
+        return
+    path = tuple(error.absolute_path)
+    if path in CREDENTIAL_FIELDS:
+        yield _credential_problem(path, error.instance, doc)
+        return
+    kind = error.validator
+    if kind == "additionalProperties":
+        yield from _unknown_keys(path, error, doc)
+    elif kind == "required":
+        yield from _missing_keys(path, error, doc)
+    elif kind == "type":
+        yield _problem(doc.value_pos(path), "S003",
+                       f"{_name(path)} must be {_expected(error.validator_value)}, "
+                       f"not {_kind_of(error.instance)}", _type_hint(error))
+    elif kind in ("enum", "const"):
+        allowed = error.validator_value if kind == "enum" else [error.validator_value]
+        yield _problem(doc.value_pos(path), "S004",
+                       f"{_name(path)} must be one of {', '.join(map(str, allowed))}; "
+                       f"got {_show(error.instance)}")
+    elif kind == "pattern":
+        description = error.schema.get("description") or f"must match {error.validator_value}"
+        yield _problem(doc.value_pos(path), "S004",
+                       f"{_name(path)} does not have the expected form (got {_show(error.instance)})",
+                       description)
+    else:
+        yield _problem(doc.value_pos(path), "S005", f"{_name(path)}: {_bound_message(error)}")
+
+
+def _credential_problem(path: DocPath, value: Any, doc: Located) -> Problem:
+    # The value may be a real credential: describe it, never repeat it.
+    pos = doc.value_pos(path)
+    if isinstance(value, str) and value.startswith("env:"):
+        return _problem(pos, "C002", f"{_name(path)} is not a valid secret reference")
+    return _problem(pos, "C001", f"{_name(path)} holds a literal credential; use env:VAR")
+
+
+def _token_looking_values(doc: Located) -> Iterator[Problem]:
+    """Credential-looking text in any other field (a token pasted into evidence, say)."""
+    stack: list[tuple[DocPath, Any]] = [((), doc.data)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(((*path, k), v) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend(((*path, i), v) for i, v in enumerate(value))
+        elif isinstance(value, str) and path not in CREDENTIAL_FIELDS and _TOKEN_LOOKING.search(value):
+            yield _problem(doc.value_pos(path), "C001",
+                           f"{_name(path)} contains what looks like a literal credential",
+                           "remove it; credentials belong in the environment, referenced as env:VAR")
+
+
+def _unknown_keys(path: DocPath, error: ValidationError, doc: Located) -> Iterator[Problem]:
+    allowed = list(error.schema.get("properties", {}))
+    for key in error.instance:
+        if key in allowed:
+            continue
+        close = difflib.get_close_matches(str(key), allowed, n=1)
+        advice = f"did you mean '{close[0]}'?" if close else f"allowed here: {', '.join(allowed)}"
+        where = f" in {_name(path)}" if path else ""
+        yield _problem(doc.key_pos((*path, key)), "S001",
+                       f"unknown key '{_clip(str(key))}'{where}", advice)
+
+
+def _missing_keys(path: DocPath, error: ValidationError, doc: Located) -> Iterator[Problem]:
+    pos = doc.key_pos(path) if path else doc.value_pos(())
+    where = f"{_name(path)} is missing" if path else "missing"
+    for key in error.validator_value:
+        if key not in error.instance:
+            yield _problem(pos, "S002", f"{where} required key '{key}'")
+
+
+def _problem(pos: Any, rule: str, message: str, fix: str | None = None) -> Problem:
+    return Problem.at(pos, rule, message, fix or hint(rule))
+
+
+def _name(path: DocPath) -> str:
+    return ".".join(str(p) for p in path) or "the document"
+
+
+def _expected(types: str | list[str]) -> str:
+    names = [types] if isinstance(types, str) else types
+    return " or ".join({"object": "a mapping", "array": "a list", "boolean": "true or false",
+                        "integer": "a whole number"}.get(t, f"a {t}") for t in names)
+
+
+def _kind_of(value: Any) -> str:
+    return _JSON_TYPES.get(type(value), type(value).__name__)
+
+
+def _type_hint(error: ValidationError) -> str:
+    if error.validator_value == "string" and not isinstance(error.instance, dict | list):
+        key = error.absolute_path[-1] if error.absolute_path else "value"
+        return f'quote the value, e.g. {key}: "{_clip(str(error.instance), 30)}"'
+    if error.validator_value == "boolean":
+        return "write true or false, without quotes"
+    if error.validator_value == "object":
+        return "write its keys on the lines below, indented"
+    return error.schema.get("description") or hint("S003")
+
+
+def _bound_message(error: ValidationError) -> str:
+    limit = error.validator_value
+    return {
+        "minLength": "must not be empty" if limit == 1 else f"must be at least {limit} characters",
+        "maxLength": f"must be at most {limit} characters",
+    }.get(str(error.validator), f"violates {error.validator} {limit}")
+
+
+def _show(value: Any) -> str:
+    return _clip(repr(value)) if isinstance(value, str) else _kind_of(value)
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
