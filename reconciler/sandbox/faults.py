@@ -1,0 +1,141 @@
+"""Injected faults, configured through `POST /_sandbox/faults`.
+
+Keys (each optional; an omitted key resets to its default):
+
+- `latency_ms` (int): added to every request before it is handled.
+- `error_rate` (0..1): answer 500, 502 or 503 in the service's error shape.
+- `write_error_rate` (0..1): the same, on state-changing requests only.
+- `throttle` (bool) with `throttle_rate` (0..1, default 0.3): Shopify answers
+  THROTTLED (its cost bucket really drained); TikTok, Pipe17 and Loop answer 429.
+- `drop_rate` (0..1): the connection closes without a complete response.
+- `timeout_rate` (0..1): the request stalls `timeout_seconds` (default 30)
+  before it is handled, longer than any client timeout.
+- `seed` (int): seeds the one `random.Random` all draws come from.
+- `services` ({service: {same keys}}): overrides for one service
+  (`tiktok_shop`, `pipe17`, `shopify`, `loop`).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+SERVICE_NAMES = ("tiktok_shop", "pipe17", "shopify", "loop")
+DEFAULTS: dict[str, Any] = {
+    "latency_ms": 0,
+    "error_rate": 0.0,
+    "write_error_rate": 0.0,
+    "throttle": False,
+    "throttle_rate": 0.3,
+    "drop_rate": 0.0,
+    "timeout_rate": 0.0,
+    "timeout_seconds": 30.0,
+}
+_RATES = {"error_rate", "write_error_rate", "throttle_rate", "drop_rate", "timeout_rate"}
+
+
+class FaultConfigError(ValueError):
+    pass
+
+
+class ConnectionDropped(httpx.RemoteProtocolError):
+    """Raised inside the app to drop a connection.
+
+    Served by uvicorn, the connection closes after the response headers and
+    before the promised body; in process, httpx's ASGI transport re-raises it,
+    which a client sees as the transport error it is.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("sandbox dropped the connection (injected fault)")
+
+
+@dataclass(frozen=True)
+class Decision:
+    latency: float = 0.0
+    stall: float = 0.0
+    drop: bool = False
+    error_status: int | None = None
+    throttle: bool = False
+
+
+class Faults:
+    def __init__(self) -> None:
+        self.base: dict[str, Any] = dict(DEFAULTS)
+        self.services: dict[str, dict[str, Any]] = {}
+        self.seed = 0
+        self.random = random.Random(self.seed)
+
+    def clear(self) -> None:
+        self.base = dict(DEFAULTS)
+        self.services = {}
+        self.seed = 0
+        self.random = random.Random(0)
+
+    def configure(self, payload: Any) -> dict[str, Any]:
+        if not isinstance(payload, dict):
+            raise FaultConfigError("faults must be a JSON object")
+        payload = dict(payload)
+        seed = payload.pop("seed", 0)
+        if not isinstance(seed, int) or isinstance(seed, bool):
+            raise FaultConfigError("seed must be an integer")
+        scoped = payload.pop("services", {}) or {}
+        if not isinstance(scoped, dict):
+            raise FaultConfigError("services must map a service name to fault keys")
+        base = _validated(payload, "faults")
+        services = {}
+        for name, keys in scoped.items():
+            if name not in SERVICE_NAMES:
+                raise FaultConfigError(f"unknown service {name!r} (known: {', '.join(SERVICE_NAMES)})")
+            if not isinstance(keys, dict):
+                raise FaultConfigError(f"services.{name} must be an object")
+            services[name] = _validated(keys, f"services.{name}")
+        self.base = {**DEFAULTS, **base}
+        self.services = services
+        self.seed = seed
+        self.random = random.Random(seed)
+        return self.active()
+
+    def active(self) -> dict[str, Any]:
+        return {**self.base, "seed": self.seed, "services": {k: dict(v) for k, v in self.services.items()}}
+
+    def for_service(self, service: str) -> dict[str, Any]:
+        return {**self.base, **self.services.get(service, {})}
+
+    def _draw(self, rate: float) -> bool:
+        return rate > 0 and self.random.random() < rate
+
+    def decide(self, service: str, *, write: bool) -> Decision:
+        """One request's fate. Draw order is fixed, so a seed reproduces a run."""
+        f = self.for_service(service)
+        if self._draw(f["drop_rate"]):
+            return Decision(latency=f["latency_ms"] / 1000, drop=True)
+        stall = f["timeout_seconds"] if self._draw(f["timeout_rate"]) else 0.0
+        status = None
+        if self._draw(f["error_rate"]) or (write and self._draw(f["write_error_rate"])):
+            status = self.random.choice((500, 502, 503))
+        throttle = service != "shopify" and status is None and self.throttled(service)
+        return Decision(f["latency_ms"] / 1000, stall, False, status, throttle)
+
+    def throttled(self, service: str) -> bool:
+        f = self.for_service(service)
+        return bool(f["throttle"]) and self._draw(f["throttle_rate"])
+
+
+def _validated(keys: dict[str, Any], where: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in keys.items():
+        if key not in DEFAULTS:
+            raise FaultConfigError(f"{where}: unknown fault {key!r} (known: {', '.join(DEFAULTS)})")
+        if key == "throttle":
+            if not isinstance(value, bool):
+                raise FaultConfigError(f"{where}.throttle must be true or false")
+        elif isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise FaultConfigError(f"{where}.{key} must be a number >= 0")
+        elif key in _RATES and value > 1:
+            raise FaultConfigError(f"{where}.{key} must be between 0 and 1")
+        out[key] = int(value) if key == "latency_ms" else value
+    return out

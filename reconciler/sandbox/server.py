@@ -1,0 +1,108 @@
+"""Serving the sandbox over loopback HTTP (`reconciler sandbox serve`)."""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import logging
+import socket
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+
+import uvicorn
+from starlette.applications import Starlette
+
+from reconciler.model import DesiredState
+from reconciler.sandbox.app import build_app
+from reconciler.sandbox.faults import ConnectionDropped
+from reconciler.sandbox.state import Emulator
+from reconciler.sandbox.store import StateStore
+
+log = logging.getLogger("reconciler.sandbox")
+
+
+class NotLoopbackError(ValueError):
+    """The sandbox only listens on loopback addresses."""
+
+
+def check_loopback(host: str) -> None:
+    if host == "localhost":
+        return
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return
+    except ValueError:
+        pass
+    raise NotLoopbackError(f"refusing to serve the sandbox on {host!r}: use a loopback address such as 127.0.0.1")
+
+
+def prepare(
+    state_file: Path | None,
+    merchants: Iterable[DesiredState],
+    scenarios: Mapping[str, set[str]] | None,
+) -> tuple[Emulator, StateStore | None]:
+    """An emulator loaded from `state_file` (if any) and synced with the merchant files."""
+    emulator = Emulator()
+    store = StateStore(state_file) if state_file is not None else None
+    data = store.read() if store is not None else None
+    if data is not None:
+        emulator.load(data)
+    emulator.sync(list(merchants), scenarios)
+    if store is not None and (emulator.dirty or data is None):
+        store.save(emulator)
+    emulator.take_changes()
+    return emulator, store
+
+
+class _QuietDrops(logging.Filter):
+    """Injected connection drops are intended; keep their tracebacks out of the server log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], ConnectionDropped))
+
+
+def serve(
+    host: str,
+    port: int,
+    state_file: Path | None,
+    merchants: Iterable[DesiredState],
+    scenarios: Mapping[str, set[str]] | None = None,
+) -> None:
+    """Run the sandbox with uvicorn until interrupted. Loopback hosts only."""
+    check_loopback(host)
+    emulator, store = prepare(state_file, merchants, scenarios)
+    app = build_app(emulator, persist=store.save if store is not None else None)
+    logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
+    log.info("sandbox serving %d merchant(s) on http://%s:%d", len(emulator.merchants), host, port)
+    uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
+                                  timeout_graceful_shutdown=2)).run()
+
+
+@contextlib.contextmanager
+def serve_in_thread(app: Starlette, host: str = "127.0.0.1", port: int = 0,
+                    startup_timeout: float = 10.0) -> Iterator[str]:
+    """Serve `app` on loopback in a background thread; yields its base URL (tests, benchmarks)."""
+    check_loopback(host)
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    bound = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="critical", timeout_graceful_shutdown=1,
+                                           lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + startup_timeout
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            sock.close()
+            raise RuntimeError("sandbox server did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://{'[' + host + ']' if ':' in host else host}:{bound}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()

@@ -1,0 +1,127 @@
+"""The sandbox state file: atomic snapshots plus an append-only log, a lock between processes.
+
+`FILE` holds a snapshot of the whole state; `FILE.log` holds one JSON line
+per merchant record written since (`{"merchant": slug, "record": {...}}`),
+so a write costs one merchant's record, not the fleet's. Every
+`COMPACT_AFTER` entries (and whenever the whole state changed: seeding,
+reset) a new snapshot replaces `FILE` atomically (temporary file +
+`os.replace`) and the log starts over. Replaying a log line twice is
+harmless, so a crash between the two steps loses nothing. Everything happens
+under `FILE.lock`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+
+from reconciler.sandbox.state import Emulator
+
+STATE_FILE_NAME = "sandbox-state.json"
+COMPACT_AFTER = 256
+
+
+class StateStore:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.log_path = self.path.with_name(self.path.name + ".log")
+        self.lock = FileLock(str(self.path) + ".lock", timeout=30)
+        self._snapshot_seen: tuple[int, int, int] | None = None
+        self._log_offset = 0
+        self._log_entries = 0
+
+    def _identity(self) -> tuple[int, int, int] | None:
+        try:
+            stat = self.path.stat()
+        except FileNotFoundError:
+            return None
+        return (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+    def read(self) -> dict[str, Any] | None:
+        """The whole state (snapshot plus log), or None before the first save."""
+        identity = self._identity()
+        if identity is None:
+            return None
+        data = json.loads(self.path.read_text(encoding="utf-8"))
+        self._snapshot_seen, self._log_offset, self._log_entries = identity, 0, 0
+        for slug, record in self._new_log_entries():
+            data["merchants"][slug] = record
+        return data
+
+    def _new_log_entries(self) -> list[tuple[str, dict[str, Any]]]:
+        try:
+            with open(self.log_path, "rb") as handle:
+                handle.seek(self._log_offset)
+                chunk = handle.read()
+        except FileNotFoundError:
+            return []
+        complete = chunk[: chunk.rfind(b"\n") + 1]  # a torn last line is ignored
+        self._log_offset += len(complete)
+        entries = [json.loads(line) for line in complete.splitlines() if line.strip()]
+        self._log_entries += len(entries)
+        return [(e["merchant"], e["record"]) for e in entries]
+
+    def load_if_changed(self, emulator: Emulator) -> bool:
+        """Bring `emulator` up to date with another process's writes; True if anything changed."""
+        identity = self._identity()
+        if identity is None:
+            return False
+        log_size = self.log_path.stat().st_size if self.log_path.exists() else 0
+        if identity != self._snapshot_seen or log_size < self._log_offset:
+            data = self.read()
+            if data is not None:
+                emulator.load(data, copy_data=False)
+            return True
+        if log_size == self._log_offset:
+            return False
+        entries = self._new_log_entries()
+        for slug, record in entries:
+            emulator.replace_merchant(slug, record)
+        return bool(entries)
+
+    def save(self, emulator: Emulator) -> None:
+        """Persist what changed in `emulator` since the last save."""
+        whole, slugs = emulator.take_changes()
+        with self.lock:
+            if whole or self._identity() is None or self._log_entries + len(slugs) > COMPACT_AFTER:
+                self._write_snapshot(emulator)
+            elif slugs:
+                self._append(emulator, slugs)
+
+    def _append(self, emulator: Emulator, slugs: set[str]) -> None:
+        lines = b"".join(
+            json.dumps({"merchant": slug, "record": emulator.merchants[slug]}, separators=(",", ":")).encode()
+            + b"\n"
+            for slug in sorted(slugs)
+            if slug in emulator.merchants
+        )
+        with open(self.log_path, "ab") as handle:
+            start = handle.tell()
+            handle.write(lines)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if start == self._log_offset:  # else another writer's lines precede ours: re-read them later
+            self._log_offset = start + len(lines)
+            self._log_entries += len(slugs)
+
+    def _write_snapshot(self, emulator: Emulator) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(emulator.data, separators=(",", ":"))
+        fd, temp = tempfile.mkstemp(prefix=self.path.name + ".", suffix=".tmp", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(temp, 0o600)
+            os.replace(temp, self.path)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+        self.log_path.unlink(missing_ok=True)
+        self._snapshot_seen, self._log_offset, self._log_entries = self._identity(), 0, 0

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from reconciler.sandbox.seed import DEFAULT_INSTRUCTIONS
+
+
+async def test_portal_settings_default_to_email_lookup(sbx, merchant) -> None:
+    body = (await sbx.loop(merchant, "GET", "/portal/settings")).json()
+    assert body == {"portal_domain": merchant.loop_portal_domain, "order_lookup": "email",
+                    "instructions": DEFAULT_INSTRUCTIONS}
+
+
+async def test_patch_validates(sbx, merchant) -> None:
+    bad = await sbx.loop(merchant, "PATCH", "/portal/settings", json={"order_lookup": "postcode"})
+    assert bad.status_code == 422 and "order_lookup" in bad.json()["errors"]
+    bad = await sbx.loop(merchant, "PATCH", "/portal/settings", json={"portal_domain": "x.example"})
+    assert bad.status_code == 422 and "portal_domain" in bad.json()["errors"]
+    bad = await sbx.loop(merchant, "PATCH", "/portal/settings", json={"instructions": "  "})
+    assert bad.status_code == 422
+
+
+async def test_deep_link_needs_zip_lookup(sbx, merchant) -> None:
+    order = sbx.record(merchant)["tiktok_shop"]["orders"][0]
+    zip_code = order["recipient_address"]["postal_code"]
+    link = {"name": order["id"], "zip": zip_code}
+    by_email = await sbx.loop(merchant, "POST", "/order/link", json=link)
+    assert by_email.status_code == 404 and by_email.json() == {"message": "Order not found."}
+    text = "Enter your TikTok order number and shipping zip code."
+    patched = await sbx.loop(merchant, "PATCH", "/portal/settings",
+                             json={"order_lookup": "zip", "instructions": text})
+    assert patched.json()["order_lookup"] == "zip" and patched.json()["instructions"] == text
+    found = await sbx.loop(merchant, "POST", "/order/link", json=link)
+    assert found.status_code == 200
+    assert found.json() == {"url": f"https://{merchant.loop_portal_domain}/?order={order['id']}&zip={zip_code}"}
+    wrong_zip = await sbx.loop(merchant, "POST", "/order/link", json={"name": order["id"], "zip": "00000"})
+    assert wrong_zip.status_code == 404
+    missing = await sbx.loop(merchant, "POST", "/order/link", json={"name": order["id"]})
+    assert missing.status_code == 422
+
+
+async def test_returns_list(sbx, merchant) -> None:
+    returns = (await sbx.loop(merchant, "GET", "/warehouse/return/list")).json()
+    [closed] = returns
+    assert closed["state"] == "closed" and closed["refund"]
+    assert closed["order_name"] in {o["id"] for o in sbx.record(merchant)["tiktok_shop"]["orders"]}
+    assert (await sbx.loop(merchant, "GET", "/warehouse/return/list", params={"state": "open"})).json() == []
+    later = await sbx.loop(merchant, "GET", "/warehouse/return/list", params={"from": "2999-01-01"})
+    assert later.json() == []
+    paged = (await sbx.loop(merchant, "GET", "/warehouse/return/list",
+                            params={"paginate": "true", "pageSize": "1"})).json()
+    assert len(paged["returns"]) == 1 and paged["nextPageUrl"] is None
+
+
+async def test_key_and_rate_limit(sbx, merchant, other) -> None:
+    bad = await sbx.loop(merchant, "GET", "/portal/settings", key="wrong")
+    assert bad.status_code == 401
+    assert bad.json() == {"error": {"code": "401", "http_code": "GEN-UNAUTHORIZED", "message": "Unauthorized."}}
+    sbx.emulator.limits.loop_per_minute = 3
+    codes = [(await sbx.loop(merchant, "GET", "/portal/settings")).status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    limited = await sbx.loop(merchant, "GET", "/portal/settings")
+    assert "retry-after" not in limited.headers
+    assert (await sbx.loop(other, "GET", "/portal/settings")).status_code == 200

@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+from reconciler.sandbox.seed import credentials_of
+from tests.sandbox.sandbox_helpers import ORDERS_QUERY, SHOP_QUERY
+
+
+async def test_shop_query(sbx, merchant) -> None:
+    response = await sbx.shopify(merchant, SHOP_QUERY)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["data"]["shop"]["myshopifyDomain"] == merchant.shopify_shop
+    handles = {s["handle"] for s in body["data"]["currentAppInstallation"]["accessScopes"]}
+    assert handles == {"read_orders", "read_products"}
+    cost = body["extensions"]["cost"]
+    assert cost["requestedQueryCost"] == 1 and cost["actualQueryCost"] == 1
+    assert cost["throttleStatus"]["maximumAvailable"] == 1000.0
+    assert cost["throttleStatus"]["restoreRate"] == 100.0
+
+
+async def test_orders_mirror_tiktok_orders_and_paginate(sbx, merchant) -> None:
+    tiktok = {o["id"]: o for o in sbx.record(merchant)["tiktok_shop"]["orders"]}
+    first = (await sbx.shopify(merchant, ORDERS_QUERY, {"first": 2})).json()
+    page = first["data"]["orders"]
+    assert len(page["nodes"]) == 2 and page["pageInfo"]["hasNextPage"]
+    assert first["extensions"]["cost"]["requestedQueryCost"] == 3
+    assert first["extensions"]["cost"]["actualQueryCost"] == 3
+    second = (await sbx.shopify(merchant, ORDERS_QUERY,
+                                {"first": 2, "after": page["pageInfo"]["endCursor"]})).json()
+    rest = second["data"]["orders"]
+    assert len(rest["nodes"]) == 1 and not rest["pageInfo"]["hasNextPage"]
+    nodes = page["nodes"] + rest["nodes"]
+    assert [n["createdAt"] for n in nodes] == sorted((n["createdAt"] for n in nodes), reverse=True)
+    for node in nodes:
+        assert node["name"] in tiktok
+        assert node["sourceName"] == "pipe17" and node["app"] == {"name": "Pipe17"}
+        assert node["tags"] == ["TikTok"]
+        assert node["shippingAddress"]["zip"] == tiktok[node["name"]]["recipient_address"]["postal_code"]
+
+
+async def test_orders_search_by_name_and_date(sbx, merchant) -> None:
+    name = sbx.record(merchant)["tiktok_shop"]["orders"][1]["id"]
+    found = (await sbx.shopify(merchant, ORDERS_QUERY, {"first": 5, "query": f"name:{name}"})).json()
+    assert [n["name"] for n in found["data"]["orders"]["nodes"]] == [name]
+    recent = (await sbx.shopify(merchant, ORDERS_QUERY,
+                                {"first": 5, "query": "created_at:>=2000-01-01 tag:TikTok"})).json()
+    assert len(recent["data"]["orders"]["nodes"]) == 3
+    future = (await sbx.shopify(merchant, ORDERS_QUERY, {"first": 5, "query": "created_at:>=2999-01-01"})).json()
+    assert future["data"]["orders"]["nodes"] == []
+    odd = (await sbx.shopify(merchant, ORDERS_QUERY, {"first": 5, "query": "colour:red"})).json()
+    assert odd["extensions"]["search"][0]["warnings"][0]["field"] == "colour"
+
+
+async def test_unknown_field_is_a_graphql_error(sbx, merchant) -> None:
+    body = (await sbx.shopify(merchant, "{ shop { id installedApps } }")).json()
+    assert "installedApps" in body["errors"][0]["message"]
+    assert "data" not in body
+
+
+async def test_too_many_per_page(sbx, merchant) -> None:
+    body = (await sbx.shopify(merchant, ORDERS_QUERY, {"first": 251})).json()
+    assert "between 0 and 250" in body["errors"][0]["message"]
+
+
+async def test_mutation_rejected_and_counted_as_write(sbx, merchant) -> None:
+    query = 'mutation { metafieldsSet(metafields: []) { userErrors { message } } }'
+    body = (await sbx.shopify(merchant, query)).json()
+    assert body["errors"]
+    assert sbx.emulator.stats.to_json()["services"]["shopify"]["writes"] == 1
+
+
+async def test_bad_token_and_unknown_shop(sbx, merchant, other) -> None:
+    response = await sbx.shopify(merchant, SHOP_QUERY, token="shpat_wrong")
+    assert response.status_code == 401
+    assert response.json() == {"errors": "[API] Invalid API key or access token "
+                                         "(unrecognized login or wrong password)"}
+    cross = await sbx.shopify(merchant, SHOP_QUERY, token=credentials_of(other)["shopify_access_token"])
+    assert cross.status_code == 401
+    missing = await sbx.client.post("/shopify/nobody.myshopify.com/admin/api/2025-07/graphql.json",
+                                    json={"query": SHOP_QUERY})
+    assert missing.status_code == 404
+
+
+async def test_cost_bucket_throttles(sbx, merchant) -> None:
+    sbx.emulator.limits.shopify_bucket_size = 60
+    sbx.emulator.limits.shopify_restore_rate = 1
+    first = (await sbx.shopify(merchant, ORDERS_QUERY, {"first": 57})).json()
+    assert "errors" not in first
+    # 58 requested, 4 actually used and the rest refunded: 56 left, fewer than 58.
+    second = (await sbx.shopify(merchant, ORDERS_QUERY, {"first": 57})).json()
+    assert second["errors"][0]["extensions"]["code"] == "THROTTLED"
+    status = second["extensions"]["cost"]["throttleStatus"]
+    assert status["currentlyAvailable"] == 56 and status["maximumAvailable"] == 60.0
+    too_big = (await sbx.shopify(merchant, ORDERS_QUERY, {"first": 100})).json()
+    assert too_big["errors"][0]["extensions"]["code"] == "MAX_COST_EXCEEDED"
+
+
+async def test_throttle_fault_really_drains_the_bucket(sbx, merchant) -> None:
+    sbx.emulator.faults.configure({"throttle": True, "throttle_rate": 1.0})
+    body = (await sbx.shopify(merchant, ORDERS_QUERY, {"first": 50})).json()
+    assert body["errors"][0]["extensions"]["code"] == "THROTTLED"
+    cost = body["extensions"]["cost"]
+    wait = (cost["requestedQueryCost"] - cost["throttleStatus"]["currentlyAvailable"]) / 100
+    assert 0 < wait <= 0.5
