@@ -4,11 +4,11 @@ merchant, carry on with the other merchants, journal every write.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from reconciler.engine.fleet import bounded_map
 from reconciler.engine.journal import Journal
 from reconciler.engine.plan import MerchantPlan, ProviderSource, error_text
 from reconciler.model import Change, DesiredState
@@ -87,20 +87,13 @@ async def apply_fleet(plans: list[MerchantPlan], merchants: Mapping[str, Desired
                       parallelism: int = 10,
                       on_done: Callable[[MerchantReport], None] | None = None,
                       ) -> list[MerchantReport]:
-    semaphore = asyncio.Semaphore(max(1, parallelism))
-
     async def one(plan: MerchantPlan) -> MerchantReport:
-        async with semaphore:
-            desired = merchants[plan.slug]
-            try:
-                providers = source.providers(desired)
-            except Exception as exc:
-                report = MerchantReport(plan.slug, error=error_text(exc))
-            else:
-                report = await apply_merchant(plan, desired, providers, journal,
-                                              allow_destructive=allow_destructive)
-        if on_done:
-            on_done(report)
-        return report
+        desired = merchants[plan.slug]
+        try:
+            providers = source.providers(desired)
+        except Exception as exc:  # e.g. an unset secret on a live target
+            return MerchantReport(plan.slug, error=error_text(exc))
+        return await apply_merchant(plan, desired, providers, journal,
+                                    allow_destructive=allow_destructive)
 
-    return list(await asyncio.gather(*(one(p) for p in plans)))
+    return await bounded_map(plans, one, parallelism=parallelism, on_done=on_done)

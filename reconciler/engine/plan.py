@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from reconciler.engine import diff, gates
+from reconciler.engine.fleet import bounded_map
 from reconciler.model import Change, DesiredState, ManualAction, ServiceSnapshot
 from reconciler.providers.base import Provider
 from reconciler.secrets import redactor
@@ -103,13 +104,5 @@ async def plan_fleet(merchants: list[DesiredState], source: ProviderSource, *,
                      parallelism: int = 10,
                      on_done: Callable[[MerchantPlan], None] | None = None) -> list[MerchantPlan]:
     """Plan every merchant, at most `parallelism` at a time; results in input order."""
-    semaphore = asyncio.Semaphore(max(1, parallelism))
-
-    async def one(desired: DesiredState) -> MerchantPlan:
-        async with semaphore:
-            result = await plan_merchant(desired, source)
-        if on_done:
-            on_done(result)
-        return result
-
-    return list(await asyncio.gather(*(one(m) for m in merchants)))
+    return await bounded_map(merchants, lambda m: plan_merchant(m, source),
+                             parallelism=parallelism, on_done=on_done)

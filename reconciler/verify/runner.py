@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable
 from typing import Protocol
 
+from reconciler.engine.fleet import bounded_map
 from reconciler.engine.plan import error_text
 from reconciler.model import DesiredState
 from reconciler.providers.base import Provider
@@ -37,13 +37,5 @@ async def verify_merchant(desired: DesiredState, source: ProviderSource) -> Merc
 async def verify_fleet(merchants: list[DesiredState], source: ProviderSource, *, parallelism: int = 10,
                        on_done: Callable[[MerchantReport], None] | None = None) -> list[MerchantReport]:
     """Reports in input order; at most `parallelism` merchants read at a time."""
-    semaphore = asyncio.Semaphore(max(1, parallelism))
-
-    async def one(desired: DesiredState) -> MerchantReport:
-        async with semaphore:
-            report = await verify_merchant(desired, source)
-        if on_done:
-            on_done(report)
-        return report
-
-    return list(await asyncio.gather(*(one(m) for m in merchants)))
+    return await bounded_map(merchants, lambda m: verify_merchant(m, source),
+                             parallelism=parallelism, on_done=on_done)
