@@ -17,27 +17,12 @@ from reconciler.config import RULES, Problem, load_merchant, load_merchants
 from reconciler.config import loader as loader_module
 from reconciler.config.yamldoc import MAX_BYTES
 from reconciler.model import H5Redirect, SecretRef
+from tests.recipe import RECIPE
 
 REPO = Path(__file__).resolve().parents[2]
 MERCHANTS = REPO / "merchants"
 ACME = (MERCHANTS / "acme-apparel.yaml").read_text()
 
-RECIPE = {
-    "tiktok_shop.return_proxy.partner": "loop_pipe17",
-    "pipe17.integration.tiktok_shop": "present",
-    "pipe17.integration.tiktok_shop.flows.orders": "pull",
-    "pipe17.integration.tiktok_shop.flows.fulfillments": "push",
-    "pipe17.integration.tiktok_shop.flows.refunds": "push",
-    "pipe17.integration.tiktok_shop.options.push_refunds_to_tiktok": True,
-    "pipe17.integration.shopify": "present",
-    "pipe17.integration.shopify.flows.orders": "push",
-    "pipe17.integration.shopify.flows.fulfillments": "pull",
-    "pipe17.integration.shopify.flows.refunds": "pull",
-    "pipe17.integration.shopify.options.order_sync_mode": "fulfillment",
-    "pipe17.integration.loop": "present",
-    "pipe17.integration.loop.flows.refunds": "pull",
-    "loop.portal.order_lookup": "zip",
-}
 STANDARD_INSTRUCTIONS = (
     "Bought on TikTok Shop? Enter your TikTok Shop order number and the ZIP code of your "
     "shipping address. Email will not work for TikTok orders.\n"

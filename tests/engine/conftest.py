@@ -6,23 +6,11 @@ from typing import Any
 import pytest
 
 from reconciler.model import Credentials, DesiredState, H5Redirect, SecretRef
+from tests.recipe import RECIPE
 
 STANDARD = {
-    "pipe17.integration.tiktok_shop": "present",
-    "pipe17.integration.tiktok_shop.flows.orders": "pull",
-    "pipe17.integration.tiktok_shop.flows.fulfillments": "push",
-    "pipe17.integration.tiktok_shop.flows.refunds": "push",
-    "pipe17.integration.tiktok_shop.options.push_refunds_to_tiktok": True,
-    "pipe17.integration.shopify": "present",
-    "pipe17.integration.shopify.flows.orders": "push",
-    "pipe17.integration.shopify.flows.fulfillments": "pull",
-    "pipe17.integration.shopify.flows.refunds": "pull",
-    "pipe17.integration.shopify.options.order_sync_mode": "fulfillment",
-    "pipe17.integration.loop": "present",
-    "pipe17.integration.loop.flows.refunds": "pull",
-    "loop.portal.order_lookup": "zip",
+    **RECIPE,
     "loop.portal.instructions": "Use your TikTok Shop order number and shipping ZIP code.",
-    "tiktok_shop.return_proxy.partner": "loop_pipe17",
     "tiktok_shop.return_proxy.return_url":
         "https://returns.acme.test/?order=[TT_ORDER_NUM]&zip=[TTS_ZIP_CODE]",
 }
