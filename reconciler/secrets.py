@@ -13,6 +13,8 @@ import os
 import re
 import threading
 
+import ahocorasick
+
 from reconciler.model import SecretRef
 
 REDACTED = "***"
@@ -45,13 +47,30 @@ def sandbox_credential(ref: SecretRef) -> str:
     return f"sbx_{digest}"
 
 
+def _automaton(values: list[str]) -> ahocorasick.Automaton:
+    automaton = ahocorasick.Automaton()
+    for value in values:
+        automaton.add_word(value, len(value))
+    automaton.make_automaton()
+    return automaton
+
+
 class Redactor:
-    """Collects secret values seen by this process and scrubs them from text."""
+    """Collects secret values seen by this process and scrubs them from text.
+
+    Matching uses Aho-Corasick automata: one linear pass over the text finds
+    every occurrence of every secret, overlapping ones included. A fleet run
+    resolves thousands of secrets while it is already redacting output, so
+    the secrets are kept in a few automata of doubling size (merged like a
+    binary counter): adding a secret never rebuilds them all, and a
+    redaction runs at most about log2(n) automata.
+    """
 
     def __init__(self) -> None:
         self._values: set[str] = set()
+        self._pending: list[str] = []
+        self._chunks: list[tuple[list[str], ahocorasick.Automaton]] = []
         self._lock = threading.Lock()
-        self._pattern: re.Pattern[str] | None = None
 
     def add(self, value: str) -> None:
         if len(value) < 4:
@@ -59,17 +78,35 @@ class Redactor:
         with self._lock:
             if value not in self._values:
                 self._values.add(value)
-                self._pattern = None
+                self._pending.append(value)
+
+    def _matchers(self) -> list[ahocorasick.Automaton]:
+        with self._lock:
+            if self._pending:
+                values, self._pending = self._pending, []
+                while self._chunks and len(self._chunks[-1][0]) <= len(values):
+                    values = self._chunks.pop()[0] + values
+                self._chunks.append((values, _automaton(values)))
+            return [automaton for _, automaton in self._chunks]
 
     def redact(self, text: str) -> str:
-        with self._lock:
-            if not self._values:
-                return text
-            if self._pattern is None:
-                ordered = sorted(self._values, key=len, reverse=True)
-                self._pattern = re.compile("|".join(re.escape(v) for v in ordered))
-            pattern = self._pattern
-        return pattern.sub(REDACTED, text)
+        spans = sorted(
+            (end - length + 1, end + 1)
+            for automaton in self._matchers()
+            for end, length in automaton.iter(text)
+        )
+        if not spans:
+            return text
+        pieces, cursor = [], 0
+        for start, stop in spans:
+            if stop <= cursor:
+                continue  # inside a span already redacted
+            if start >= cursor:
+                pieces.append(text[cursor:start])
+                pieces.append(REDACTED)
+            cursor = stop
+        pieces.append(text[cursor:])
+        return "".join(pieces)
 
 
 redactor = Redactor()

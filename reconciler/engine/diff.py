@@ -12,7 +12,6 @@ from typing import Any
 from reconciler.engine import gates
 from reconciler.model import Action, Change, DesiredState, ManualAction
 from reconciler.providers import PROVIDER_CLASSES
-from reconciler.secrets import redactor
 
 
 def normalize(address: str, value: Any) -> Any:
@@ -23,12 +22,6 @@ def normalize(address: str, value: Any) -> Any:
     """
     provider = PROVIDER_CLASSES.get(address.split(".", 1)[0])
     return provider.normalize(address, value) if provider else value
-
-
-def _redacted(value: Any) -> Any:
-    if isinstance(value, str):
-        return redactor.redact(value)
-    return value
 
 
 def diff(desired: DesiredState, live: Mapping[str, Any],
@@ -51,7 +44,7 @@ def diff(desired: DesiredState, live: Mapping[str, Any],
         if blocked_by is None and destructive:
             blocked_by = gates.DESTRUCTIVE
         changes.append(Change(
-            address=address, action=action, before=_redacted(have), after=_redacted(want),
+            address=address, action=action, before=have, after=want,
             destructive=destructive, blocked_by=blocked_by,
         ))
     changes.sort(key=lambda c: gates.order_key(c.address, c.action))

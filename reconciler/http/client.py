@@ -114,7 +114,11 @@ class ServiceClient:
         self, exc: ServiceError, attempt: int, elapsed: float, idempotent: bool
     ) -> float | None:
         """Seconds to wait before the next attempt, or None to give up now."""
-        if not exc.retryable or attempt >= self._retry.attempts:
+        if not exc.retryable:
+            return None
+        # A rate-limit answer means the service is healthy and asks us to slow
+        # down: it is bounded by the time budget, not by the attempt count.
+        if attempt >= self._retry.attempts and not isinstance(exc, RateLimitedError):
             return None
         never_sent = isinstance(exc, RateLimitedError) or exc.code == "not-connected"
         if not idempotent and not never_sent:

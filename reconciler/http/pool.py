@@ -58,7 +58,7 @@ class ClientPool:
             raise ValueError("the embedded sandbox target needs the emulator's transport")
         self.target = target
         self.read_only = read_only
-        self.retry = retry or RetryPolicy()
+        self.retry = retry or RetryPolicy.from_env()
         self.cache = RunCache()
         self._transport = transport
         self._limiters = RateLimiters(rate_limits)
@@ -87,7 +87,8 @@ class ClientPool:
             transport=self._transport,
             verify=self._verify,
             limits=httpx.Limits(
-                max_connections=self._max_connections, max_keepalive_connections=64
+                max_connections=self._max_connections,
+                max_keepalive_connections=self._max_connections
             ),
             timeout=httpx.Timeout(self.retry.timeout),
             headers={"user-agent": USER_AGENT, "accept": "application/json"},

@@ -16,6 +16,7 @@ anywhere, or a document that does not parse, is a write.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Awaitable, Callable
@@ -36,8 +37,12 @@ READ_POSTS: dict[str, tuple[re.Pattern[str], ...]] = {
 _GRAPHQL_PATH = re.compile(r"/graphql\.json$")
 
 
+@functools.lru_cache(maxsize=256)
 def is_query_only(document: str) -> bool:
-    """True when every operation in the GraphQL document is a query."""
+    """True when every operation in the GraphQL document is a query.
+
+    Cached: a fleet sends the same few query texts for every merchant.
+    """
     try:
         parsed = parse(document)
     except GraphQLError:

@@ -10,8 +10,10 @@ the service failing.
 from __future__ import annotations
 
 import email.utils
+import os
 import random
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 
@@ -24,6 +26,22 @@ class RetryPolicy:
     timeout: float = 15.0  # one attempt, connect to last byte
     rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
 
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> RetryPolicy:
+        """The default policy, with the budget tuned by operators (or CI) through the environment.
+
+        `RECONCILER_HTTP_TIMEOUT` (seconds per attempt), `RECONCILER_RETRY_ATTEMPTS`
+        and `RECONCILER_RETRY_SECONDS` (the whole budget). Values that are not
+        positive numbers are ignored: the budget can be tuned, never unbounded.
+        """
+        env = os.environ if environ is None else environ
+        tuned: dict[str, float | int] = {}
+        for var, name, kind in _ENV_KNOBS:
+            value = _positive(env.get(var), kind)
+            if value is not None:
+                tuned[name] = value
+        return cls(**tuned)
+
     def backoff(self, attempt: int, retry_after: float | None = None) -> float:
         """Seconds to wait after failed attempt number `attempt` (1-based).
 
@@ -35,6 +53,21 @@ class RetryPolicy:
         if retry_after is not None:
             delay = max(delay, min(retry_after, self.max_delay))
         return delay
+
+
+_ENV_KNOBS = (
+    ("RECONCILER_HTTP_TIMEOUT", "timeout", float),
+    ("RECONCILER_RETRY_ATTEMPTS", "attempts", int),
+    ("RECONCILER_RETRY_SECONDS", "total_seconds", float),
+)
+
+
+def _positive(text: str | None, kind: type) -> float | int | None:
+    try:
+        value = kind(text) if text else None
+    except ValueError:
+        return None
+    return value if value is not None and 0 < value < float("inf") else None
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:

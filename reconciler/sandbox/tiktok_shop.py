@@ -81,7 +81,10 @@ async def _authenticate(emu: Emulator, request: Request, *, shop_scoped: bool) -
                if r["credentials"]["tiktok_app_key"] == app_key]
     if not records:
         raise TikTokError(401, 105002, "access token is invalid")
-    window = f"tiktok:{app_key}:{query.get('shop_cipher', '-')}"
+    # Limits apply per app and seller: by shop on shop-scoped calls, by the
+    # seller's access token on the others (a fleet shares one app key).
+    scope = query.get("shop_cipher") or "seller:" + str(records[0]["tiktok_shop"]["shop"]["id"])
+    window = f"tiktok:{app_key}:{scope}"
     allowed, _ = emu.windows.allow(window, emu.limits.tiktok_per_second, 1.0)
     if not allowed:
         raise TikTokError(429, 36009004, "too many requests")

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import pytest
+
+from reconciler.model import SecretRef
+from reconciler.secrets import MissingSecretError, Redactor, resolve, sandbox_credential
+
+
+def test_every_occurrence_is_redacted_even_when_secrets_overlap() -> None:
+    redactor = Redactor()
+    redactor.add("abcd")
+    assert redactor.redact("abcd") == "***"  # builds a first matcher
+    redactor.add("abcdefgh")  # added later, contains the first
+    redactor.add("xabc")  # starts before the first
+    assert redactor.redact("abcdefgh, xabcd and abc") == "***, *** and abc"
+
+
+def test_thousands_of_secrets_added_while_redacting_are_all_found() -> None:
+    redactor = Redactor()
+    values = [f"CANARY-{i:05d}-secret" for i in range(3000)]
+    for i, value in enumerate(values):
+        redactor.add(value)
+        if i % 7 == 0:
+            assert redactor.redact(f"token={value}&x=1") == "token=***&x=1"
+    text = " ".join(values[::13])
+    assert "CANARY" not in redactor.redact(text)
+
+
+def test_short_values_are_not_treated_as_secrets() -> None:
+    redactor = Redactor()
+    redactor.add("abc")
+    assert redactor.redact("abc") == "abc"
+
+
+def test_unset_variable_resolves_to_a_sandbox_credential_only_in_the_sandbox(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RECONCILER_TEST_UNSET", raising=False)
+    ref = SecretRef("RECONCILER_TEST_UNSET")
+    assert resolve(ref, sandbox=True) == sandbox_credential(ref)
+    with pytest.raises(MissingSecretError) as caught:
+        resolve(ref, sandbox=False)
+    assert "RECONCILER_TEST_UNSET" in str(caught.value)
+
+
+def test_a_set_variable_is_used_and_registered_for_redaction(monkeypatch: pytest.MonkeyPatch) -> None:
+    from reconciler.secrets import redactor
+
+    monkeypatch.setenv("RECONCILER_TEST_SET", "CANARY-value-31337")
+    assert resolve(SecretRef("RECONCILER_TEST_SET"), sandbox=False) == "CANARY-value-31337"
+    assert redactor.redact("key CANARY-value-31337") == "key ***"
