@@ -1,0 +1,1 @@
+"""Fleet benchmark (`make bench`): plan generated fleets against a served sandbox."""

@@ -1,0 +1,201 @@
+"""From raw runs to the numbers the report shows: lower bounds, ratios, speed-ups, targets.
+
+Works on the raw JSON document only (`fleet.py` writes it), so a report can
+be rebuilt from a saved run without running anything.
+
+The latency lower bound of a plan is ceil(N / parallelism) x (requests on a
+merchant's critical path) x latency: merchants go through in waves of
+`parallelism`, and a merchant cannot finish before its longest chain of
+dependent requests has paid the latency once per request. Services are read
+concurrently and a service's own requests one after another, so the critical
+path is the busiest service's requests per merchant.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+DEFAULT_PARALLELISM = 10
+WIDE_PARALLELISM = 64
+TARGET_REQUESTS = 6
+TARGET_BOUND_RATIO = 2.0
+TARGET_SPEEDUP = 15.0
+TARGET_CPU_MS = 5.0
+TARGET_RSS_MB = 500.0
+
+
+def critical_path(run: dict[str, Any]) -> int:
+    """Requests on one merchant's critical path, from a run's per-service request counts."""
+    per_service = [n / run["merchants"] for n in run["requests_by_service"].values() if n]
+    return max(1, round(max(per_service))) if per_service else 1
+
+
+def lower_bound_seconds(merchants: int, parallelism: int, path: int, latency_ms: int) -> float:
+    return math.ceil(merchants / parallelism) * path * latency_ms / 1000
+
+
+@dataclass(frozen=True)
+class Row:
+    """One fleet size at one latency: sequential sample, default and wide parallelism."""
+
+    merchants: int
+    latency_ms: int
+    sequential: dict[str, Any] | None
+    default: dict[str, Any] | None
+    wide: dict[str, Any] | None
+    path: int
+
+    def bound(self, run: dict[str, Any] | None) -> float | None:
+        if run is None:
+            return None
+        return lower_bound_seconds(self.merchants, run["parallelism"], self.path, self.latency_ms)
+
+    def ratio(self, run: dict[str, Any] | None) -> float | None:
+        bound = self.bound(run)
+        return run["wall_seconds"] / bound if run and bound else None
+
+    @property
+    def speedup(self) -> float | None:
+        if not (self.sequential and self.wide):
+            return None
+        return self.sequential["per_merchant_ms"] / self.wide["per_merchant_ms"]
+
+    @property
+    def requests_per_merchant(self) -> float | None:
+        runs = [r for r in (self.default, self.wide, self.sequential) if r]
+        return max(r["requests_per_merchant"] for r in runs) if runs else None
+
+
+def rows(results: dict[str, Any]) -> list[Row]:
+    found = []
+    for fleet in results["fleets"]:
+        for latency in results["latencies"]:
+            runs = [r for r in fleet["runs"] if r["latency_ms"] == latency and not r["throttle"]]
+            sequential = _pick(runs, parallelism=1)
+            default = _pick(runs, parallelism=DEFAULT_PARALLELISM, merchants=fleet["merchants"])
+            wide = _pick(runs, parallelism=WIDE_PARALLELISM, merchants=fleet["merchants"])
+            basis = wide or default or sequential
+            path = critical_path(basis) if basis else 1
+            found.append(Row(fleet["merchants"], latency, sequential, default, wide, path))
+    return found
+
+
+def _pick(runs: list[dict[str, Any]], *, parallelism: int, merchants: int | None = None):
+    for run in runs:
+        if run["parallelism"] == parallelism and (merchants is None or run["merchants"] == merchants):
+            return run
+    return None
+
+
+def measured_path(results: dict[str, Any], merchants: int) -> float | None:
+    """Critical path measured by latency: slope of sequential per-merchant time vs latency."""
+    points = {}
+    for row in rows(results):
+        if row.merchants == merchants and row.sequential:
+            points[row.latency_ms] = row.sequential["per_merchant_ms"]
+    if len(points) < 2:
+        return None
+    low, high = min(points), max(points)
+    return (points[high] - points[low]) / (high - low)
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    measured: str
+    met: bool | None  # None: not measured in this run
+
+
+def targets(results: dict[str, Any]) -> list[Target]:
+    table = rows(results)
+    return [
+        _requests_target(table),
+        _bound_target(table),
+        _speedup_target(table),
+        _cpu_target(results),
+        _memory_target(results),
+        _throttle_target(results),
+    ]
+
+
+def _requests_target(table: list[Row]) -> Target:
+    name = f"At most {TARGET_REQUESTS} requests per merchant for a plan"
+    values = [r.requests_per_merchant for r in table if r.requests_per_merchant is not None]
+    if not values:
+        return Target(name, "not measured", None)
+    worst = max(values)
+    return Target(name, f"{worst:.2f} requests per merchant (worst run)", worst <= TARGET_REQUESTS)
+
+
+def _judged_row(table: list[Row], latency: int) -> Row | None:
+    """The 1,000-merchant row at `latency`, else the largest fleet measured."""
+    candidates = [r for r in table if r.latency_ms == latency]
+    exact = [r for r in candidates if r.merchants == 1000]
+    if exact:
+        return exact[0]
+    return max(candidates, key=lambda r: r.merchants) if candidates else None
+
+
+def _bound_target(table: list[Row]) -> Target:
+    name = (f"50 ms, 1,000 merchants, parallelism {WIDE_PARALLELISM}: within "
+            f"{TARGET_BOUND_RATIO:g}x of the latency lower bound")
+    row = _judged_row(table, 50)
+    ratio = row.ratio(row.wide) if row else None
+    if row is None or ratio is None or row.merchants != 1000:
+        return Target(name, "not measured", None)
+    bound = row.bound(row.wide)
+    return Target(name, f"{row.wide['wall_seconds']:.2f} s vs bound {bound:.2f} s = {ratio:.2f}x",
+                  ratio <= TARGET_BOUND_RATIO)
+
+
+def _speedup_target(table: list[Row]) -> Target:
+    name = (f"20 ms: per-merchant time at parallelism {WIDE_PARALLELISM} at least "
+            f"{TARGET_SPEEDUP:g}x better than at parallelism 1")
+    row = _judged_row(table, 20)
+    if row is None or row.speedup is None:
+        return Target(name, "not measured", None)
+    text = (f"{row.speedup:.1f}x at {row.merchants:,} merchants "
+            f"({row.sequential['per_merchant_ms']:.1f} ms vs {row.wide['per_merchant_ms']:.2f} ms)")
+    return Target(name, text, row.speedup >= TARGET_SPEEDUP)
+
+
+def fleet_runs(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Whole-fleet plans (not the sequential samples, not the throttled run)."""
+    return [r for f in results["fleets"] for r in f["runs"]
+            if r["merchants"] == f["merchants"] and not r["throttle"]]
+
+
+def _cpu_target(results: dict[str, Any]) -> Target:
+    name = f"CLI CPU time under {TARGET_CPU_MS:g} ms per merchant for a fleet plan"
+    runs = fleet_runs(results)
+    large = [r for r in runs if r["merchants"] >= 1000] or runs
+    if not large:
+        return Target(name, "not measured", None)
+    worst = max(large, key=lambda r: r["cli_cpu_ms_per_merchant"])
+    text = (f"{worst['cli_cpu_ms_per_merchant']:.2f} ms per merchant (worst plan of "
+            f"{worst['merchants']:,} merchants, parallelism {worst['parallelism']})")
+    return Target(name, text, worst["cli_cpu_ms_per_merchant"] < TARGET_CPU_MS)
+
+
+def _memory_target(results: dict[str, Any]) -> Target:
+    name = f"Peak memory under {TARGET_RSS_MB:g} MB for a 5,000-merchant plan"
+    runs = [r for r in fleet_runs(results) if r["merchants"] == 5000]
+    if not runs:
+        largest = max(fleet_runs(results), key=lambda r: r["merchants"], default=None)
+        note = (f"not measured (largest fleet {largest['merchants']:,}: "
+                f"{largest['cli_peak_rss_mb']:.0f} MB)") if largest else "not measured"
+        return Target(name, note, None)
+    worst = max(r["cli_peak_rss_mb"] for r in runs)
+    return Target(name, f"{worst:.0f} MB peak RSS of the CLI process", worst < TARGET_RSS_MB)
+
+
+def _throttle_target(results: dict[str, Any]) -> Target:
+    name = "Under sandbox throttling, a fleet plan finishes with no failed merchant"
+    run = results.get("throttle")
+    if not run:
+        return Target(name, "not measured", None)
+    text = (f"{run['errored']} failed of {run['merchants']:,} (exit {run['exit_code']}, "
+            f"{run['requests_per_merchant']:.2f} requests per merchant with retries)")
+    return Target(name, text, run["errored"] == 0 and run["exit_code"] == 0)

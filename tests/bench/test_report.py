@@ -1,0 +1,88 @@
+"""The report builder: lower bounds, ratios, target verdicts and the Markdown (not timed)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bench import analysis, report
+
+
+def plan_run(merchants: int, latency: int, parallelism: int, wall: float, *,
+             throttle: bool = False, errored: int = 0, rss: float = 120.0,
+             cpu: float = 1.0) -> dict[str, Any]:
+    by_service = {"tiktok_shop": 2 * merchants, "pipe17": merchants, "shopify": merchants,
+                  "loop": merchants}
+    requests = sum(by_service.values())
+    return {
+        "merchants": merchants, "latency_ms": latency, "parallelism": parallelism,
+        "throttle": throttle, "wall_seconds": wall, "cli_cpu_seconds": cpu,
+        "cli_peak_rss_mb": rss, "sandbox_cpu_seconds": wall / 2, "exit_code": 1 if errored else 0,
+        "requests": requests, "requests_by_service": by_service, "errored": errored,
+        "errors": ["fleet-00001: loop: HTTP 429"] if errored else [],
+        "per_merchant_ms": 1000 * wall / merchants,
+        "requests_per_merchant": requests / merchants,
+        "cli_cpu_ms_per_merchant": 1000 * cpu / merchants,
+    }
+
+
+def results(*, throttle_errored: int = 0, wide_50ms_wall: float = 2.4) -> dict[str, Any]:
+    runs = []
+    for latency, sequential_wall, default_wall in ((20, 2.5, 4.5), (50, 5.5, 11.0)):
+        runs += [
+            plan_run(50, latency, 1, sequential_wall),
+            plan_run(1000, latency, 10, default_wall),
+            plan_run(1000, latency, 64, 1.5 if latency == 20 else wide_50ms_wall),
+        ]
+    return {
+        "date": "2026-11-26 12:00 UTC", "mode": "quick", "bench_seconds": 300.0,
+        "machine": {"cpu": "Test CPU", "cores": 2, "memory_gb": 8.0, "python": "3.11.7",
+                    "os": "Linux"},
+        "sizes": [1000], "latencies": [20, 50], "sample": 50,
+        "fleets": [{"merchants": 1000, "sandbox_startup_seconds": 3.0,
+                    "validate": {"files": 1000, "wall_seconds": 0.9, "cpu_seconds": 0.8,
+                                 "peak_rss_mb": 90.0, "exit_code": 0,
+                                 "seconds_per_1000_files": 0.9},
+                    "runs": runs}],
+        "throttle": plan_run(1000, 20, 10, 9.0, throttle=True, errored=throttle_errored),
+    }
+
+
+def verdicts(document: dict[str, Any]) -> dict[str, bool | None]:
+    return {t.name.split(":")[0]: t.met for t in analysis.targets(document)}
+
+
+def test_lower_bound_is_waves_times_critical_path_times_latency() -> None:
+    assert analysis.lower_bound_seconds(1000, 64, 2, 50) == pytest.approx(16 * 2 * 0.05)
+    assert analysis.lower_bound_seconds(1000, 10, 2, 20) == pytest.approx(100 * 2 * 0.02)
+
+
+def test_critical_path_is_the_busiest_services_requests_per_merchant() -> None:
+    assert analysis.critical_path(plan_run(1000, 20, 64, 1.0)) == 2
+
+
+def test_targets_met_and_not_met_follow_the_numbers() -> None:
+    good = verdicts(results())
+    assert all(good.values()) is False  # no 5,000-merchant fleet: memory is not measured
+    assert good["At most 6 requests per merchant for a plan"] is True
+    assert good["50 ms, 1,000 merchants, parallelism 64"] is True  # 2.4 s vs bound 1.6 s
+    assert good["20 ms"] is True  # 50 ms vs 1.5 ms per merchant
+    assert good["Peak memory under 500 MB for a 5,000-merchant plan"] is None
+
+    bad = verdicts(results(throttle_errored=3, wide_50ms_wall=4.0))
+    assert bad["50 ms, 1,000 merchants, parallelism 64"] is False
+    assert bad["Under sandbox throttling, a fleet plan finishes with no failed merchant"] is False
+
+
+def test_markdown_report_shows_machine_targets_tables_and_failures() -> None:
+    text = report.render(results(throttle_errored=3))
+
+    assert text.startswith("# Performance\n")
+    assert "| CPU | Test CPU |" in text
+    assert "| At most 6 requests per merchant for a plan | 5.00 requests per merchant" in text
+    assert "## 1,000 merchants" in text
+    assert "| 50 ms | 64 | 1,000 | 2.40 s | 2.40 ms | 1.60 s | 1.50x |" in text
+    assert "**not met**" in text and "not measured" in text
+    assert "fleet-00001: loop: HTTP 429" in text
+    assert "make bench" in text
