@@ -23,10 +23,12 @@ class Context:
     target_spec: str | None
 
     def target(self) -> Target:
+        from reconciler.commands.common import CommandError
+
         try:
             return resolve_target(self.target_spec)
-        except TargetError as exc:
-            raise click.UsageError(str(exc)) from None
+        except TargetError as exc:  # exit 1, never 2: 2 means "changes present" to CI
+            raise CommandError(str(exc)) from None
 
 
 def global_options(func):

@@ -5,6 +5,7 @@ Base URLs come only from here (trusted settings), never from merchant files.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,16 @@ class TargetError(Exception):
     pass
 
 
+def _is_loopback(host: str) -> bool:
+    """Only a literal loopback address (or `localhost`): never a DNS name that merely looks like one."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 @dataclass(frozen=True)
 class Target:
     """A resolved target. `name` is what every output's first line shows."""
@@ -65,7 +76,7 @@ def resolve_target(spec: str | None, *, state_dir: Path | None = None) -> Target
         raise TargetError(
             f"unknown target {spec!r}: use 'sandbox', 'live' or http://HOST:PORT of a served sandbox"
         )
-    if url.host not in ("127.0.0.1", "localhost", "::1") and not url.host.startswith("127."):
+    if not _is_loopback(url.host):
         raise TargetError(
             f"target {spec!r} is not a loopback address: a served sandbox listens on 127.0.0.1"
         )

@@ -12,7 +12,13 @@ from typing import Any
 
 import click
 
-from reconciler.commands.common import CommandError, Selection, say, stdout_is_tty
+from reconciler.commands.common import (
+    CommandError,
+    Selection,
+    check_credentials,
+    say,
+    stdout_is_tty,
+)
 from reconciler.commands.plan import compute_plans, plan_document
 from reconciler.engine import exitcodes
 from reconciler.engine.apply import MerchantReport, apply_fleet
@@ -34,7 +40,7 @@ def read_reviewed_plan(path: Path, target: Target) -> dict[str, Any]:
         recorded = document["checksum"]
         version = document["format_version"]
         planned_for = document["target"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
         raise CommandError(f"{path}: not a readable reconciler plan ({type(exc).__name__})") from None
     if version != FORMAT_VERSION:
         raise CommandError(f"{path}: plan format {version!r} is not supported (expected {FORMAT_VERSION!r})")
@@ -105,6 +111,7 @@ def run_apply(target: Target, selection: Selection, merchants_dir: Path, *, plan
         if missing:
             raise CommandError(f"reviewed plan names merchants with no file: {', '.join(missing)}")
         selection = Selection(selection.all, [by_slug[e["merchant"]] for e in reviewed["merchants"]])
+    check_credentials(target, selection.chosen)
     _signals_raise()
     locks = LockSet(target, [m.slug for m in selection.chosen], lock_wait)
     try:

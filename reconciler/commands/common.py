@@ -11,7 +11,8 @@ from pathlib import Path
 import click
 
 from reconciler.model import DesiredState
-from reconciler.secrets import redactor
+from reconciler.secrets import MissingSecretError, redactor, resolve
+from reconciler.targets import Target
 
 
 class CommandError(Exception):
@@ -53,6 +54,27 @@ def load_selection(merchants_dir: Path, include: Iterable[str] = (), exclude: It
             raise click.BadParameter(str(exc), param_hint="--shard") from None
         chosen = [m for m in chosen if shard_of(m.slug, count) == index]
     return Selection(result.merchants, chosen)
+
+
+def check_credentials(target: Target, merchants: Iterable[DesiredState]) -> None:
+    """Resolve every credential of the selection before any request is sent.
+
+    On a live target an unset variable stops the whole run (exit 1), naming
+    each variable and who uses it, never a value; nothing is sent anywhere.
+    Resolving up front also registers every value with the redactor.
+    """
+    missing: dict[str, list[str]] = {}
+    for merchant in merchants:
+        for ref in merchant.credentials.all().values():
+            try:
+                resolve(ref, sandbox=target.is_sandbox)
+            except MissingSecretError:
+                missing.setdefault(ref.var, []).append(merchant.slug)
+    if missing:
+        listed = "; ".join(f"{var} (used by {', '.join(sorted(set(slugs)))})"
+                           for var, slugs in sorted(missing.items()))
+        raise CommandError(f"environment variable(s) not set: {listed}. "
+                           "Export them and run again; nothing was sent.")
 
 
 def say(text: str, *, err: bool = False) -> None:

@@ -7,7 +7,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from reconciler.commands.common import Progress, Selection, say, stdout_is_tty
+from reconciler.commands.common import (
+    Progress,
+    Selection,
+    check_credentials,
+    say,
+    stdout_is_tty,
+)
 from reconciler.engine import exitcodes
 from reconciler.engine.document import build_document
 from reconciler.engine.plan import MerchantPlan, plan_fleet
@@ -63,6 +69,7 @@ def run_plan(target: Target, selection: Selection, merchants_dir: Path, *, fmt: 
              out: Path | None, detailed: bool, parallelism: int) -> int:
     if fmt != "text":  # stdout stays machine-readable; people still see the target first
         say(f"Target: {target.name}", err=True)
+    check_credentials(target, selection.chosen)
     plans = asyncio.run(compute_plans(target, selection, merchants_dir, parallelism))
     document = plan_document(target, plans)
     if out:

@@ -6,7 +6,13 @@ import asyncio
 import json
 from pathlib import Path
 
-from reconciler.commands.common import CommandError, Progress, Selection, say
+from reconciler.commands.common import (
+    CommandError,
+    Progress,
+    Selection,
+    check_credentials,
+    say,
+)
 from reconciler.engine.plan import error_text
 from reconciler.engine.runtime import client_pool
 from reconciler.targets import Target
@@ -30,6 +36,7 @@ def run_verify(target: Target, selection: Selection, merchants_dir: Path, *, fmt
                parallelism: int) -> int:
     if fmt == "json":  # stdout stays machine-readable; people still see the target first
         say(f"Target: {target.name}", err=True)
+    check_credentials(target, selection.chosen)
     try:
         reports = asyncio.run(compute_reports(target, selection, merchants_dir, parallelism))
     except (ValueError, OSError) as exc:  # e.g. a bad sandbox scenario selection or state file

@@ -18,7 +18,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError, best_match
 
 from reconciler.config.catalog import hint
@@ -40,20 +40,35 @@ _JSON_TYPES = {bool: "a boolean", int: "a number", float: "a number", str: "a st
                list: "a list", dict: "a mapping", type(None): "empty (null)"}
 
 
+def _anchored_pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[ValidationError]:
+    """`pattern` as editors read it, except that `$` does not accept a trailing newline.
+
+    Python's `re.search` lets `^...$` match "value\n"; a newline smuggled into
+    a shop domain or id must fail validation, not the first request.
+    """
+    if not isinstance(instance, str):
+        return
+    if not re.search(pattern, instance) or (pattern.endswith("$") and instance.endswith("\n")):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+_Validator = validators.extend(Draft202012Validator, {"pattern": _anchored_pattern})
+
+
 @cache
 def schema() -> dict[str, Any]:
     return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
 
 
 @cache
-def shape_validator() -> Draft202012Validator:
+def shape_validator() -> Any:
     Draft202012Validator.check_schema(schema())
-    return Draft202012Validator(_inlined({"$ref": "#/$defs/document"}))
+    return _Validator(_inlined({"$ref": "#/$defs/document"}))
 
 
 @cache
-def complete_validator() -> Draft202012Validator:
-    return Draft202012Validator(_inlined({"allOf": [
+def complete_validator() -> Any:
+    return _Validator(_inlined({"allOf": [
         {"$ref": "#/$defs/document"}, {"$ref": "#/$defs/complete"},
     ]}))
 

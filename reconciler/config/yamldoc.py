@@ -182,7 +182,11 @@ class _Builder:
         if tag in (_Y + "str", _Y + "timestamp", "!"):
             return node.value  # dates stay as written: they are evidence text here
         if tag == _Y + "int":
-            return _CONSTRUCTOR.construct_yaml_int(node)
+            try:
+                return _CONSTRUCTOR.construct_yaml_int(node)
+            except ValueError:  # Python refuses to convert integers of thousands of digits
+                raise _error(_mark(node, self.file), "Y007",
+                             f"number of {len(node.value)} characters is too long") from None
         if tag == _Y + "float":
             return _CONSTRUCTOR.construct_yaml_float(node)
         if tag == _Y + "bool":

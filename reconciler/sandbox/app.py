@@ -14,6 +14,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reconciler.sandbox import control, loop, pipe17, shopify, tiktok_shop
@@ -64,6 +65,8 @@ class ServiceGateway:
                 await self.app(scope, receive, durable_send)
             else:
                 await self._service(found[0], found[1], scope, receive, durable_send)
+        except ClientDisconnect:
+            pass  # the client gave up (its timeout): nobody is left to answer
         finally:
             self._persist()
 

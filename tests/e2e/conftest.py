@@ -38,6 +38,7 @@ class Sandbox:
     state_dir: Path
     process: subprocess.Popen
     env: dict[str, str] = field(default_factory=dict)
+    log: Path | None = None  # the sandbox's output, when started by `start_logged_sandbox`
 
     def control(self, method: str, path: str, json: dict | None = None) -> dict:
         response = httpx.request(method, f"{self.url}{path}", json=json, timeout=10)
@@ -67,6 +68,26 @@ class Sandbox:
 
 def start_sandbox(tmp: Path, merchants_src: Path = SHIPPED, scenarios: tuple[str, ...] = (),
                   **env_extra: str) -> Sandbox:
+    """A served sandbox that persists its state, with its output in `tmp/sandbox.log`."""
+    return _launch(tmp, merchants_src, scenarios, tmp / "sandbox.json", tmp / "sandbox.log",
+                   env_extra)
+
+
+def start_logged_sandbox(tmp: Path, merchants_src: Path = SHIPPED, scenarios: tuple[str, ...] = (),
+                         *, persist: bool = False, **env_extra: str) -> Sandbox:
+    """Like `start_sandbox`, with the sandbox's output in `tmp/sandbox.log` (`Sandbox.log`).
+
+    A file, not a pipe nobody reads: under heavy fault injection the sandbox
+    logs enough to fill a pipe and would then block. Without `persist` the
+    emulator's state lives in memory only: the served sandbox saves its whole
+    state on every write, which dominates the run time of a fleet apply.
+    """
+    state_file = tmp / "sandbox.json" if persist else None
+    return _launch(tmp, merchants_src, scenarios, state_file, tmp / "sandbox.log", env_extra)
+
+
+def _launch(tmp: Path, merchants_src: Path, scenarios: tuple[str, ...], state_file: Path | None,
+            log: Path | None, env_extra: dict[str, str]) -> Sandbox:
     merchants = tmp / "merchants"
     if not merchants.exists():
         shutil.copytree(merchants_src, merchants)
@@ -74,15 +95,22 @@ def start_sandbox(tmp: Path, merchants_src: Path = SHIPPED, scenarios: tuple[str
     port = free_port()
     env = clean_env(RECONCILER_STATE_DIR=str(state_dir), **env_extra)
     command = [sys.executable, "-m", "reconciler", "--merchants", str(merchants), "sandbox", "serve",
-               "--host", "127.0.0.1", "--port", str(port), "--state", str(tmp / "sandbox.json")]
+               "--host", "127.0.0.1", "--port", str(port)]
+    if state_file is not None:
+        command += ["--state", str(state_file)]
     for scenario in scenarios:
         command += ["--scenario", scenario]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    if log is None:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    else:
+        with log.open("wb") as sink:
+            process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"sandbox exited: {process.stderr.read().decode()[-2000:]}")
+            output = log.read_bytes() if log is not None else process.stderr.read()
+            raise RuntimeError(f"sandbox exited: {output.decode()[-2000:]}")
         try:
             httpx.get(f"{url}/_sandbox/stats", timeout=1).raise_for_status()
             break
@@ -91,7 +119,7 @@ def start_sandbox(tmp: Path, merchants_src: Path = SHIPPED, scenarios: tuple[str
     else:
         process.kill()
         raise RuntimeError("sandbox did not start within 30 s")
-    return Sandbox(url, merchants, state_dir, process, env)
+    return Sandbox(url, merchants, state_dir, process, env, log)
 
 
 def stop(sandbox: Sandbox) -> None:
