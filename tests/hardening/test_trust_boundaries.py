@@ -130,11 +130,11 @@ def test_live_targets_verify_tls_and_never_follow_redirects() -> None:
         for read_only in (True, False):
             async with ClientPool(target, read_only=read_only) as pool:
                 for service in SERVICES:
-                    client = pool._http[service]
-                    context: ssl.SSLContext = client._transport._pool._ssl_context
-                    assert context.verify_mode == ssl.CERT_REQUIRED, service
-                    assert context.check_hostname, service
-                    assert not client.follow_redirects, service
+                    for client in pool._http[service]:  # every connection pool of the service
+                        context: ssl.SSLContext = client._transport._pool._ssl_context
+                        assert context.verify_mode == ssl.CERT_REQUIRED, service
+                        assert context.check_hostname, service
+                        assert not client.follow_redirects, service
 
     asyncio.run(inspect())
 
