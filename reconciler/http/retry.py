@@ -45,14 +45,15 @@ class RetryPolicy:
     def backoff(self, attempt: int, retry_after: float | None = None) -> float:
         """Seconds to wait after failed attempt number `attempt` (1-based).
 
-        Full jitter spreads a fleet's retries; a server's own hint
-        (Retry-After, Shopify's throttle status) is a floor, not a suggestion.
+        A server's own hint (Retry-After, Shopify's throttle status) says
+        when to come back: wait that long plus a little jitter, so a throttled
+        fleet keeps retrying at the service's pace instead of backing off
+        ever longer. Without a hint, exponential backoff with full jitter.
         """
-        cap = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
-        delay = self.rng.uniform(0, cap)
         if retry_after is not None:
-            delay = max(delay, min(retry_after, self.max_delay))
-        return delay
+            return min(retry_after + self.rng.uniform(0, self.base_delay), self.max_delay)
+        cap = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
+        return self.rng.uniform(0, cap)
 
 
 _ENV_KNOBS = (

@@ -180,6 +180,8 @@ def test_backoff_is_jittered_under_cap_and_honors_hint():
     assert all(0 <= policy.backoff(3) <= 4.0 for _ in range(50))
     assert policy.backoff(1, retry_after=2.5) >= 2.5
     assert policy.backoff(1, retry_after=99) <= 4.0
+    # a hint sets the pace however many attempts came before: no exponential growth
+    assert all(1.0 <= policy.backoff(8, retry_after=1.0) <= 2.0 for _ in range(50))
 
 
 async def test_persistent_rate_limit_raises_rate_limited(recorder, make_client):
