@@ -62,6 +62,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="keep generated fleets and logs here (default: a temporary directory)")
     parser.add_argument("--report", type=Path, default=None, metavar="JSON",
                         help="only re-render the report from a saved run")
+    parser.add_argument("--rerun-throttle", type=Path, default=None, metavar="JSON",
+                        help="re-measure only the throttled run of a saved run, then re-render")
     return parser.parse_args(argv)
 
 
@@ -133,6 +135,19 @@ def bench_fleet(results: dict[str, Any], fleet: dict[str, Any], args: argparse.N
             checkpoint(results)
 
 
+def rerun_throttle(results: dict[str, Any], args: argparse.Namespace, work: Path) -> None:
+    """Measure the throttled run again (e.g. after a retry change), keeping the other numbers."""
+    size = THROTTLE_SIZE
+    merchants = write_fleet(work / "merchants", size, PROFILES)
+    with ServedSandbox(merchants, work / "sandbox") as sandbox:
+        measured = measure_plan(sandbox, merchants, size, latency_ms=THROTTLE_LATENCY_MS,
+                                parallelism=analysis.DEFAULT_PARALLELISM, throttle=True,
+                                timeout=args.timeout)
+    results["throttle"] = measured.to_json()
+    results["throttle"]["measured_at"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    say(_line(measured))
+
+
 def _line(run: PlanRun) -> str:
     data = run.to_json()
     throttle = " throttled" if run.throttle else ""
@@ -157,6 +172,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.report:
         results = json.loads(args.report.read_text())
+    elif args.rerun_throttle:
+        results = json.loads(args.rerun_throttle.read_text())
+        work = Path(tempfile.mkdtemp(prefix="reconciler-bench-"))
+        try:
+            rerun_throttle(results, args, work)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
     else:
         if not PROFILES.is_dir() or not any(PROFILES.glob("*.yaml")):
             say(f"no profiles in {PROFILES}: the fleet extends merchants/profiles/tiktok-loop.yaml")

@@ -132,8 +132,11 @@ def _throttle(results: dict[str, Any]) -> str:
     if not run:
         return ""
     errors = "".join(f"\n- {e}" for e in run["errors"])
+    remeasured = (f"\n\nRe-measured on its own on {run['measured_at']} "
+                  "(`python -m bench.fleet --rerun-throttle JSON`)."
+                  if run.get("measured_at") else "")
     return f"""
-## Under throttling
+## Under throttling{remeasured}
 
 {run['merchants']:,} merchants, {run['latency_ms']} ms, parallelism {run['parallelism']},
 sandbox throttling on (`throttle: true`: about 30% of requests answered 429, or
