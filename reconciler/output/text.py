@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 from typing import Any
@@ -43,6 +44,14 @@ def render_change(change: dict[str, Any], color: bool) -> str:
     return line
 
 
+def text_diff(before: Any, after: Any) -> list[str]:
+    """Line-by-line detail for changed multi-line text (portal instructions), for reviewers."""
+    if not (isinstance(before, str) and isinstance(after, str)) or "\n" not in before + after:
+        return []
+    lines = difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=1)
+    return [f"      {line}" for line in list(lines)[2:]]  # drop the ---/+++ header
+
+
 def render_merchant(entry: dict[str, Any], color: bool) -> list[str]:
     slug = _style(entry["merchant"], color, bold=True)
     if entry["status"] == "error":
@@ -51,7 +60,9 @@ def render_merchant(entry: dict[str, Any], color: bool) -> list[str]:
     if not changes and not manual:
         return [f"{slug}: no changes"]
     lines = [f"{slug}: {len(changes)} to change, {len(manual)} manual action(s)"]
-    lines += [render_change(c, color) for c in changes]
+    for change in changes:
+        lines.append(render_change(change, color))
+        lines += text_diff(change["before"], change["after"])
     for action in manual:
         lines.append(_style(f"  ! manual {action['id']}: {action.get('title') or ''}", color, fg="cyan"))
         lines.append(f"      {action['instructions']}")

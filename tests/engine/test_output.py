@@ -63,3 +63,15 @@ def test_checksum_ignores_order_and_time_but_not_content() -> None:
     c = build_document("sandbox", [entry("a"), entry("b", n_changes=2)])
     assert c["checksum"] != a["checksum"]
     assert build_document("live", [entry("a"), entry("b")])["checksum"] != a["checksum"]
+
+
+def test_multi_line_text_changes_show_a_line_diff() -> None:
+    change = {"address": "loop.portal.instructions", "action": "update",
+              "before": "Enter your order number\nand email address.",
+              "after": "Enter your TikTok order number\nand shipping zip code.",
+              "destructive": False, "blocked_by": None}
+    document = build_document("sandbox", [{"merchant": "a", "status": "ok", "error": None,
+                                           "changes": [change], "manual_actions": []}])
+    text = render_plan(document)
+    assert "      -and email address." in text
+    assert "      +and shipping zip code." in text
