@@ -56,6 +56,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
 def patient(sandbox: Sandbox) -> Sandbox:
     """The CLI with a roomier budget, for runs that must not fail on a loaded machine."""
     return dataclasses.replace(sandbox, env={**sandbox.env, "RECONCILER_HTTP_TIMEOUT": "5",
+                                             "RECONCILER_RETRY_ATTEMPTS": "12",
                                              "RECONCILER_RETRY_SECONDS": "20"})
 
 
