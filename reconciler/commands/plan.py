@@ -17,7 +17,7 @@ from reconciler.commands.common import (
 from reconciler.engine import exitcodes
 from reconciler.engine.document import build_document
 from reconciler.engine.plan import MerchantPlan, plan_fleet
-from reconciler.engine.runtime import client_pool
+from reconciler.engine.runtime import read_fleet
 from reconciler.output.markdown import render_markdown
 from reconciler.output.text import render_plan, use_color
 from reconciler.targets import Target
@@ -27,9 +27,8 @@ async def compute_plans(target: Target, selection: Selection, merchants_dir: Pat
                         parallelism: int, verb: str = "planned") -> list[MerchantPlan]:
     progress = Progress(len(selection.chosen), verb)
     try:
-        async with client_pool(target, selection.all, merchants_dir, read_only=True) as pool:
-            return await plan_fleet(selection.chosen, pool, parallelism=parallelism,
-                                    on_done=progress.tick)
+        return await read_fleet(target, selection.all, selection.chosen, merchants_dir, plan_fleet,
+                                parallelism=parallelism, on_done=progress.tick)
     finally:
         progress.close()
 

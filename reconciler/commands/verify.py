@@ -14,7 +14,7 @@ from reconciler.commands.common import (
     say,
 )
 from reconciler.engine.plan import error_text
-from reconciler.engine.runtime import client_pool
+from reconciler.engine.runtime import read_fleet
 from reconciler.targets import Target
 from reconciler.verify.report import document, render_text
 from reconciler.verify.results import MerchantReport
@@ -25,9 +25,8 @@ async def compute_reports(target: Target, selection: Selection, merchants_dir: P
                           parallelism: int) -> list[MerchantReport]:
     progress = Progress(len(selection.chosen), "verified")
     try:
-        async with client_pool(target, selection.all, merchants_dir, read_only=True) as pool:
-            return await verify_fleet(selection.chosen, pool, parallelism=parallelism,
-                                      on_done=progress.tick)
+        return await read_fleet(target, selection.all, selection.chosen, merchants_dir,
+                                verify_fleet, parallelism=parallelism, on_done=progress.tick)
     finally:
         progress.close()
 

@@ -5,11 +5,14 @@ embedded sandbox transport when the target is the in-process emulator.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 from reconciler.model import DesiredState
 from reconciler.targets import Target
+
+R = TypeVar("R")
 
 
 @contextlib.asynccontextmanager
@@ -25,3 +28,11 @@ async def client_pool(target: Target, merchants: list[DesiredState], merchants_d
         transport = embedded_transport(target.state_dir, merchants, load_scenarios(merchants_dir))
     async with ClientPool(target, read_only=read_only, transport=transport) as pool:
         yield pool
+
+
+async def read_fleet(target: Target, merchants: list[DesiredState], chosen: list[DesiredState],
+                     merchants_dir: Path, fleet: Callable[..., Awaitable[list[R]]], *,
+                     parallelism: int, on_done: Callable[[R], None] | None = None) -> list[R]:
+    """Run a read-only fleet function (plan, verify) over `chosen` with a read-only pool."""
+    async with client_pool(target, merchants, merchants_dir, read_only=True) as pool:
+        return await fleet(chosen, pool, parallelism=parallelism, on_done=on_done)
