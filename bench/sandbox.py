@@ -14,6 +14,8 @@ from typing import Any
 import httpx
 import psutil
 
+from reconciler.sandbox.server import wait_until_serving
+
 LOOPBACK = "127.0.0.1"
 
 
@@ -55,7 +57,10 @@ class ServedSandbox:
         started = time.monotonic()
         self._process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT,
                                          env=self.env, cwd=self.work)
-        self._wait_ready(started)
+        assert self._process is not None
+        # Seeding thousands of merchants takes a while: the timeout counts from the start.
+        wait_until_serving(self.url, self._process, self.work / "sandbox.log",
+                           timeout=self._start_timeout - (time.monotonic() - started))
         self.startup_seconds = time.monotonic() - started
         return self
 
@@ -70,19 +75,6 @@ class ServedSandbox:
                 self._process.wait()
         if self._log is not None:
             self._log.close()
-
-    def _wait_ready(self, started: float) -> None:
-        assert self._process is not None
-        while time.monotonic() - started < self._start_timeout:
-            if self._process.poll() is not None:
-                tail = (self.work / "sandbox.log").read_text(errors="replace")[-2000:]
-                raise RuntimeError(f"sandbox exited with {self._process.returncode}: {tail}")
-            try:
-                httpx.get(f"{self.url}/_sandbox/health", timeout=2).raise_for_status()
-                return
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        raise RuntimeError(f"sandbox did not answer within {self._start_timeout:.0f} s")
 
     def control(self, method: str, path: str, payload: dict[str, Any] | None = None) -> Any:
         response = httpx.request(method, f"{self.url}/_sandbox{path}", json=payload, timeout=300)

@@ -39,7 +39,7 @@ class TargetError(Exception):
     pass
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
     """Only a literal loopback address (or `localhost`): never a DNS name that merely looks like one."""
     if host == "localhost":
         return True
@@ -76,7 +76,7 @@ def resolve_target(spec: str | None, *, state_dir: Path | None = None) -> Target
         raise TargetError(
             f"unknown target {spec!r}: use 'sandbox', 'live' or http://HOST:PORT of a served sandbox"
         )
-    if not _is_loopback(url.host):
+    if not is_loopback(url.host):
         raise TargetError(
             f"target {spec!r} is not a loopback address: a served sandbox listens on 127.0.0.1"
         )

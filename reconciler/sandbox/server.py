@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import logging
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
+import httpx
 import uvicorn
 from starlette.applications import Starlette
 
@@ -19,6 +20,7 @@ from reconciler.sandbox.app import build_app
 from reconciler.sandbox.faults import ConnectionDropped
 from reconciler.sandbox.state import Emulator
 from reconciler.sandbox.store import StateStore
+from reconciler.targets import is_loopback
 
 log = logging.getLogger("reconciler.sandbox")
 
@@ -28,14 +30,28 @@ class NotLoopbackError(ValueError):
 
 
 def check_loopback(host: str) -> None:
-    if host == "localhost":
-        return
-    try:
-        if ipaddress.ip_address(host).is_loopback:
+    if not is_loopback(host):
+        raise NotLoopbackError(
+            f"refusing to serve the sandbox on {host!r}: use a loopback address such as 127.0.0.1"
+        )
+
+
+def wait_until_serving(url: str, process: subprocess.Popen, log: Path, timeout: float) -> None:
+    """For tooling that runs `reconciler sandbox serve` as a child process (tests, benchmark):
+    return once `url` answers, or raise with the tail of the child's log."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            tail = log.read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"sandbox exited with {process.returncode}: {tail}")
+        try:
+            httpx.get(f"{url}/_sandbox/health", timeout=2).raise_for_status()
             return
-    except ValueError:
-        pass
-    raise NotLoopbackError(f"refusing to serve the sandbox on {host!r}: use a loopback address such as 127.0.0.1")
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    process.kill()
+    process.wait(timeout=10)
+    raise RuntimeError(f"sandbox did not answer within {timeout:.0f} s")
 
 
 def prepare(

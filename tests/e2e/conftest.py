@@ -7,13 +7,14 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
+
+from reconciler.sandbox.server import wait_until_serving
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "merchants"
@@ -87,7 +88,7 @@ def start_logged_sandbox(tmp: Path, merchants_src: Path = SHIPPED, scenarios: tu
 
 
 def _launch(tmp: Path, merchants_src: Path, scenarios: tuple[str, ...], state_file: Path | None,
-            log: Path | None, env_extra: dict[str, str]) -> Sandbox:
+            log: Path, env_extra: dict[str, str]) -> Sandbox:
     merchants = tmp / "merchants"
     if not merchants.exists():
         shutil.copytree(merchants_src, merchants)
@@ -100,25 +101,11 @@ def _launch(tmp: Path, merchants_src: Path, scenarios: tuple[str, ...], state_fi
         command += ["--state", str(state_file)]
     for scenario in scenarios:
         command += ["--scenario", scenario]
-    if log is None:
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    else:
-        with log.open("wb") as sink:
-            process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, env=env)
+    # Output to a file, never a pipe nobody reads: a full pipe would block the sandbox.
+    with log.open("wb") as sink:
+        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            output = log.read_bytes() if log is not None else process.stderr.read()
-            raise RuntimeError(f"sandbox exited: {output.decode()[-2000:]}")
-        try:
-            httpx.get(f"{url}/_sandbox/stats", timeout=1).raise_for_status()
-            break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    else:
-        process.kill()
-        raise RuntimeError("sandbox did not start within 30 s")
+    wait_until_serving(url, process, log, timeout=30)
     return Sandbox(url, merchants, state_dir, process, env, log)
 
 

@@ -97,3 +97,17 @@ class Sandbox:
     async def integration(self, merchant: DesiredState, connector: str) -> dict[str, Any]:
         response = await self.pipe17(merchant, "GET", "/integrations", params={"count": 100})
         return next(i for i in response.json()["integrations"] if i["connectorName"] == connector)
+
+
+async def configure_refunds(sbx: Any, merchant: DesiredState) -> None:
+    """Set Pipe17 so Loop refunds flow to TikTok: Loop refunds in, TikTok refunds out, push on."""
+    changes = {
+        "Loop Returns": {"entities": {"refunds": {"direction": "in"}}},
+        "TikTok Shop": {"entities": {"refunds": {"direction": "out"}},
+                        "options": {"pushRefundsToTikTok": True}},
+    }
+    for connector, settings in changes.items():
+        item = await sbx.integration(merchant, connector)
+        response = await sbx.pipe17(merchant, "PUT", f"/integrations/{item['integrationId']}",
+                                    json={"version": item["version"], "settings": settings})
+        assert response.status_code == 200

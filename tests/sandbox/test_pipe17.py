@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from tests.sandbox.sandbox_helpers import configure_refunds
+
 
 async def test_integrations_connected_at_vendor_defaults(sbx, merchant) -> None:
     response = await sbx.pipe17(merchant, "GET", "/integrations", params={"skip": 0, "count": 100})
@@ -93,20 +95,9 @@ async def test_orders_with_filters(sbx, merchant) -> None:
 
 async def test_refunds_flow_derived_from_configuration(sbx, merchant) -> None:
     assert (await sbx.pipe17(merchant, "GET", "/refunds")).json()["refunds"] == []
-    await _configure_refunds(sbx, merchant)
+    await configure_refunds(sbx, merchant)
     [refund] = (await sbx.pipe17(merchant, "GET", "/refunds")).json()["refunds"]
     assert refund["status"] == "pushed" and refund["source"] == "Loop Returns"
     assert refund["extOrderId"] == sbx.record(merchant)["loop"]["returns"][0]["order_name"]
 
 
-async def _configure_refunds(sbx, merchant) -> None:
-    changes = {
-        "Loop Returns": {"entities": {"refunds": {"direction": "in"}}},
-        "TikTok Shop": {"entities": {"refunds": {"direction": "out"}},
-                        "options": {"pushRefundsToTikTok": True}},
-    }
-    for connector, settings in changes.items():
-        item = await sbx.integration(merchant, connector)
-        response = await sbx.pipe17(merchant, "PUT", f"/integrations/{item['integrationId']}",
-                                    json={"version": item["version"], "settings": settings})
-        assert response.status_code == 200

@@ -6,7 +6,7 @@ import pytest
 
 from reconciler.sandbox import SCENARIOS, ScenarioError, load_scenarios
 from reconciler.sandbox.scenarios import ENV_VAR
-from tests.sandbox.sandbox_helpers import ORDERS_QUERY
+from tests.sandbox.sandbox_helpers import ORDERS_QUERY, configure_refunds
 
 PROXY = "/return_refund/202309/return_proxy"
 RETURNS = "/return_refund/202309/returns/search"
@@ -97,24 +97,12 @@ async def test_loop_email_lookup_locked(make_sandbox, merchant) -> None:
     assert (await sbx.loop(merchant, "POST", "/order/link", json=link)).status_code == 404
 
 
-async def _configure_refunds(sbx, merchant) -> None:
-    changes = {
-        "Loop Returns": {"entities": {"refunds": {"direction": "in"}}},
-        "TikTok Shop": {"entities": {"refunds": {"direction": "out"}},
-                        "options": {"pushRefundsToTikTok": True}},
-    }
-    for connector, settings in changes.items():
-        item = await sbx.integration(merchant, connector)
-        await sbx.pipe17(merchant, "PUT", f"/integrations/{item['integrationId']}",
-                         json={"version": item["version"], "settings": settings})
-
-
 async def test_refunds_reach_tiktok_only_when_configured(make_sandbox, merchant) -> None:
     sbx = make_sandbox([merchant])
     refunded = sbx.record(merchant)["loop"]["returns"][0]["order_name"]
     search = {"params": {"page_size": "10"}, "body": {"order_ids": [refunded]}}
     assert (await sbx.tiktok(merchant, "POST", RETURNS, **search)).json()["data"]["return_orders"] == []
-    await _configure_refunds(sbx, merchant)
+    await configure_refunds(sbx, merchant)
     [entry] = (await sbx.tiktok(merchant, "POST", RETURNS, **search)).json()["data"]["return_orders"]
     assert entry["order_id"] == refunded
     assert entry["return_status"] == "RETURN_OR_REFUND_REQUEST_COMPLETE"
@@ -122,7 +110,7 @@ async def test_refunds_reach_tiktok_only_when_configured(make_sandbox, merchant)
 
 async def test_refunds_not_pushed(make_sandbox, merchant) -> None:
     sbx = make_sandbox([merchant], {merchant.slug: {"refunds-not-pushed"}})
-    await _configure_refunds(sbx, merchant)
+    await configure_refunds(sbx, merchant)
     [refund] = (await sbx.pipe17(merchant, "GET", "/refunds")).json()["refunds"]
     assert refund["status"] == "new"
     search = await sbx.tiktok(merchant, "POST", RETURNS, params={"page_size": "10"}, body={})
