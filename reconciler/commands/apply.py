@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import signal
@@ -26,7 +25,7 @@ from reconciler.engine.document import FORMAT_VERSION, checksum
 from reconciler.engine.journal import Journal, acknowledge, in_flight
 from reconciler.engine.lock import LockHeld, MerchantLock
 from reconciler.engine.plan import MerchantPlan
-from reconciler.engine.runtime import client_pool
+from reconciler.engine.runtime import client_pool, run
 from reconciler.output.text import render_plan, render_report, use_color
 from reconciler.targets import Target
 
@@ -134,7 +133,7 @@ def _locked_apply(target: Target, selection: Selection, merchants_dir: Path,
         return exitcodes.REFUSED
     chosen = [m for m in selection.chosen if m.slug not in locks.refused]
     _warn_in_flight(target)
-    plans = asyncio.run(compute_plans(target, Selection(selection.all, chosen), merchants_dir,
+    plans = run(compute_plans(target, Selection(selection.all, chosen), merchants_dir,
                                       parallelism, verb="read"))
     document = plan_document(target, plans)
     say(render_plan(document, color=use_color(stdout_is_tty())))
@@ -159,7 +158,7 @@ def _locked_apply(target: Target, selection: Selection, merchants_dir: Path,
     if not _confirm(auto_approve):
         say("Apply cancelled; nothing was written.", err=True)
         return exitcodes.ERROR
-    reports = asyncio.run(_write(target, selection, merchants_dir, runnable, allow_destructive,
+    reports = run(_write(target, selection, merchants_dir, runnable, allow_destructive,
                                  parallelism))
     say(render_report([r.to_json() for r in reports], color=use_color(stdout_is_tty())))
     return exitcodes.worst(codes + [_report_code(r) for r in reports])

@@ -18,7 +18,7 @@ from reconciler.commands.common import CommandError, say
 from reconciler.config import LoadResult, load_merchants
 from reconciler.config.profiles import ProfileStore
 from reconciler.engine.plan import error_text, merge_snapshots, read_live
-from reconciler.engine.runtime import client_pool
+from reconciler.engine.runtime import client_pool, run
 from reconciler.export.document import Built, ExportError, build, load_candidate
 from reconciler.export.identity import (
     PROFILE,
@@ -55,7 +55,7 @@ def run_export(target: Target, merchants_dir: Path, *, slug: str | None, out_dir
     except (DiscoveryError, ExportError) as exc:
         raise CommandError(str(exc)) from None
     try:
-        results = asyncio.run(_export_all(target, loaded.merchants, merchants_dir, subjects))
+        results = run(_export_all(target, loaded.merchants, merchants_dir, subjects))
     except (ValueError, OSError) as exc:  # e.g. a bad sandbox scenario selection or state file
         raise CommandError(error_text(exc)) from None
     return _emit(results, out_dir if not slug else None)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from reconciler.commands.common import (
 from reconciler.engine import exitcodes
 from reconciler.engine.document import build_document
 from reconciler.engine.plan import MerchantPlan, plan_fleet
-from reconciler.engine.runtime import read_fleet
+from reconciler.engine.runtime import read_fleet, run
 from reconciler.output.markdown import render_markdown
 from reconciler.output.text import render_plan, use_color
 from reconciler.targets import Target
@@ -69,7 +68,7 @@ def run_plan(target: Target, selection: Selection, merchants_dir: Path, *, fmt: 
     if fmt != "text":  # stdout stays machine-readable; people still see the target first
         say(f"Target: {target.name}", err=True)
     check_credentials(target, selection.chosen)
-    plans = asyncio.run(compute_plans(target, selection, merchants_dir, parallelism))
+    plans = run(compute_plans(target, selection, merchants_dir, parallelism))
     document = plan_document(target, plans)
     if out:
         write_plan_file(document, out)

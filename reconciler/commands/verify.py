@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from reconciler.commands.common import (
     say,
 )
 from reconciler.engine.plan import error_text
-from reconciler.engine.runtime import read_fleet
+from reconciler.engine.runtime import read_fleet, run
 from reconciler.targets import Target
 from reconciler.verify.report import document, render_text
 from reconciler.verify.results import MerchantReport
@@ -37,7 +36,7 @@ def run_verify(target: Target, selection: Selection, merchants_dir: Path, *, fmt
         say(f"Target: {target.name}", err=True)
     check_credentials(target, selection.chosen)
     try:
-        reports = asyncio.run(compute_reports(target, selection, merchants_dir, parallelism))
+        reports = run(compute_reports(target, selection, merchants_dir, parallelism))
     except (ValueError, OSError) as exc:  # e.g. a bad sandbox scenario selection or state file
         raise CommandError(error_text(exc)) from None
     if fmt == "json":

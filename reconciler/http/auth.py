@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import time
 from collections.abc import Callable, Generator, Iterable
+from urllib.parse import parse_qsl, quote, urlencode
 
 import httpx
 
@@ -68,13 +69,18 @@ class TikTokAuth(httpx.Auth):
         return path
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        params = request.url.params.set("app_key", self._app_key)
-        params = params.set("timestamp", str(int(self._clock())))
-        params = params.remove("sign")
+        url = request.url
+        replaced = {"app_key", "timestamp", "sign"}
+        params = [(k, v) for k, v in parse_qsl(url.query.decode("ascii"), keep_blank_values=True)
+                  if k not in replaced]
+        params += [("app_key", self._app_key), ("timestamp", str(int(self._clock())))]
         multipart = request.headers.get("content-type", "").startswith("multipart/form-data")
         body = b"" if multipart else request.content
-        sign = tiktok_sign(self._app_secret, self.signed_path(request.url), params.multi_items(), body)
-        request.url = request.url.copy_with(params=params.set("sign", sign))
+        sign = tiktok_sign(self._app_secret, self.signed_path(url), params, body)
+        params.append(("sign", sign))
+        # One parse of the finished URL (httpx re-parses on every copy).
+        origin = str(url).partition("?")[0]
+        request.url = httpx.URL(f"{origin}?{urlencode(params, quote_via=quote)}")
         request.headers["x-tts-access-token"] = self._access_token
         yield request
 

@@ -1,7 +1,8 @@
 """ClientPool: everything one command run shares across merchants.
 
-One `httpx.AsyncClient` per service (connections reused across merchants,
-sized for ~64 concurrent merchants), the per-service rate limiters, the
+One `Channel` per service (connections reused across merchants; on a
+network target the bytes go over `AiohttpTransport`, see wire.py),
+the per-service rate limiters, the
 per-run cache (TikTok shop lists and ciphers) and the retry policy. A
 merchant's providers are cheap views over it: resolving its secrets and
 binding auth and a rate-limit bucket is all the per-merchant set-up.
@@ -11,14 +12,13 @@ binding auth and a rate-limit bucket is all the per-merchant set-up.
         snapshot = await providers["loop"].read()
 
 With `read_only=True` every client refuses writes twice over: in
-`ServiceClient.request` (before rate limiting) and in a request hook on the
-AsyncClient itself (the last step before the transport).
+`ServiceClient.request` (before rate limiting) and in `Channel.send` (after
+signing, the last step before the transport).
 """
 
 from __future__ import annotations
 
 import ssl
-import zlib
 from collections.abc import Mapping
 from types import TracebackType
 
@@ -26,10 +26,11 @@ import httpx
 
 from reconciler.http.auth import TikTokAuth, loop_auth, pipe17_auth, shopify_auth
 from reconciler.http.cache import RunCache, fingerprint
+from reconciler.http.channel import Channel
 from reconciler.http.client import ServiceClient
 from reconciler.http.ratelimit import RateLimit, RateLimiters
-from reconciler.http.readonly import guard_hook
 from reconciler.http.retry import RetryPolicy
+from reconciler.http.wire import AiohttpTransport
 from reconciler.model import SERVICES, DesiredState
 from reconciler.providers import (
     LoopProvider,
@@ -40,12 +41,6 @@ from reconciler.providers import (
 )
 from reconciler.secrets import resolve
 from reconciler.targets import Target
-
-USER_AGENT = "reconciler (+config as code for returns integrations)"
-# httpcore scans every connection of a pool on each request start and end,
-# so one pool of a hundred connections costs more CPU than the requests. Each
-# service gets several small pools instead; a merchant always uses the same one.
-CONNECTIONS_PER_SHARD = 8
 
 
 class ClientPool:
@@ -68,15 +63,12 @@ class ClientPool:
         self._transport = transport
         self._limiters = RateLimiters(rate_limits)
         self._max_connections = max_connections
-        self._shards = max(1, -(-max_connections // CONNECTIONS_PER_SHARD))
-        self._http: dict[str, list[httpx.AsyncClient]] = {}
+        self._http: dict[str, Channel] = {}
         # One TLS context for all four clients: building one costs tens of milliseconds.
         self._verify: ssl.SSLContext | bool = httpx.create_ssl_context() if target.verify_tls else False
 
     async def __aenter__(self) -> ClientPool:
-        self._http = {
-            service: [self._new_client(service) for _ in range(self._shards)] for service in SERVICES
-        }
+        self._http = {service: self._new_client(service) for service in SERVICES}
         return self
 
     async def __aexit__(
@@ -86,35 +78,25 @@ class ClientPool:
         tb: TracebackType | None,
     ) -> None:
         clients, self._http = self._http, {}
-        for shards in clients.values():
-            for client in shards:
-                await client.aclose()
+        for client in clients.values():
+            await client.aclose()
 
-    def _new_client(self, service: str) -> httpx.AsyncClient:
-        hooks = {"request": [guard_hook(service)]} if self.read_only else {}
-        return httpx.AsyncClient(
-            transport=self._transport,
-            verify=self._verify,
-            # Twice a shard's share, so an unlucky spread of merchants does not queue.
-            limits=httpx.Limits(
-                max_connections=2 * CONNECTIONS_PER_SHARD,
-                max_keepalive_connections=2 * CONNECTIONS_PER_SHARD,
-            ),
-            timeout=httpx.Timeout(self.retry.timeout),
-            headers={"user-agent": USER_AGENT, "accept": "application/json"},
-            event_hooks=hooks,
-            follow_redirects=False,  # base URLs are trusted settings; never follow elsewhere
+    def _new_client(self, service: str) -> Channel:
+        # Redirects are never followed: base URLs are trusted settings, and an
+        # answer that points elsewhere is reported as the error it is.
+        transport = self._transport or AiohttpTransport(
+            verify=self._verify, max_connections=self._max_connections
         )
+        return Channel(service, transport, read_only=self.read_only)
 
     def _client(
         self, service: str, merchant: DesiredState, auth: httpx.Auth, limit_key: str, base: str
     ) -> ServiceClient:
         if not self._http:
             raise RuntimeError("ClientPool is not open: use `async with ClientPool(...)`")
-        shards = self._http[service]
         return ServiceClient(
             service,
-            shards[zlib.crc32(merchant.slug.encode()) % len(shards)],
+            self._http[service],
             base,
             auth,
             bucket=self._limiters.bucket(service, limit_key),

@@ -83,19 +83,24 @@ def refuse(service: str, method: str, url: httpx.URL, merchant: str | None = Non
     )
 
 
+def guard(service: str, request: httpx.Request) -> None:
+    """Raise ReadOnlyViolation unless `request`, as it will go out, only reads."""
+    try:
+        body = request.content
+    except httpx.RequestNotRead:
+        body = b"\x00"  # a streamed body cannot be inspected: treat as a write
+    if not is_read(service, request.method, request.url, body):
+        raise refuse(service, request.method, request.url)
+
+
 def guard_hook(service: str) -> Callable[[httpx.Request], Awaitable[None]]:
-    """An httpx request event hook that refuses writes on a read-only AsyncClient.
+    """`guard` as an httpx request event hook, for a plain read-only AsyncClient.
 
     Event hooks run after auth and before the transport: the last point
-    before the network, so even code that bypasses ServiceClient cannot write.
+    before the network, as `Channel.send` does for the pool's clients.
     """
 
     async def hook(request: httpx.Request) -> None:
-        try:
-            body = request.content
-        except httpx.RequestNotRead:
-            body = b"\x00"  # a streamed body cannot be inspected: treat as a write
-        if not is_read(service, request.method, request.url, body):
-            raise refuse(service, request.method, request.url)
+        guard(service, request)
 
     return hook

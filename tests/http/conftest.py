@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
+from reconciler.http.channel import Channel
 from reconciler.http.client import ServiceClient
-from reconciler.http.readonly import guard_hook
 from reconciler.http.retry import RetryPolicy
 
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -47,8 +47,8 @@ def recorder() -> Recorder:
 
 @pytest.fixture
 async def make_client(recorder: Recorder):
-    """Build ServiceClients over one AsyncClient on the recorder (read-only ones get the guard hook)."""
-    opened: list[httpx.AsyncClient] = []
+    """Build ServiceClients over a Channel on the recorder (read-only ones guard before sending)."""
+    opened: list[Channel] = []
 
     def build(
         service: str,
@@ -59,8 +59,7 @@ async def make_client(recorder: Recorder):
         retry: RetryPolicy = FAST,
         merchant: str | None = "acme",
     ) -> ServiceClient:
-        hooks = {"request": [guard_hook(service)]} if read_only else {}
-        http = httpx.AsyncClient(transport=recorder.transport, event_hooks=hooks)
+        http = Channel(service, recorder.transport, read_only=read_only)
         opened.append(http)
         return ServiceClient(
             service, http, base, auth or httpx.Auth(), retry=retry, read_only=read_only, merchant=merchant

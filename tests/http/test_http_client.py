@@ -117,13 +117,14 @@ async def test_hung_service_times_out_in_bounded_time(make_client):
         return httpx.Response(200)
 
     policy = RetryPolicy(attempts=2, total_seconds=0.5, base_delay=0.01, max_delay=0.01, timeout=0.1)
-    async with httpx.AsyncClient(transport=httpx.MockTransport(hang)) as http:
-        from reconciler.http.client import ServiceClient
+    from reconciler.http.channel import Channel
+    from reconciler.http.client import ServiceClient
 
-        client = ServiceClient("loop", http, "https://l.test", httpx.Auth(), retry=policy)
-        started = time.monotonic()
-        with pytest.raises(NetworkError, match="timed out"):
-            await client.request("GET", "/x")
+    http = Channel("loop", httpx.MockTransport(hang), read_only=False)
+    client = ServiceClient("loop", http, "https://l.test", httpx.Auth(), retry=policy)
+    started = time.monotonic()
+    with pytest.raises(NetworkError, match="timed out"):
+        await client.request("GET", "/x")
     assert time.monotonic() - started < 0.5
 
 

@@ -77,3 +77,21 @@ def test_is_query_only():
     assert is_query_only("query { a } fragment F on Shop { id }")
     assert not is_query_only("fragment F on Shop { id }")
     assert not is_query_only(MUTATION)
+
+
+async def test_channel_guards_after_auth_whatever_the_caller(recorder):
+    """A read-only pool channel refuses a write even from code that bypasses ServiceClient."""
+    from reconciler.http.channel import Channel
+
+    class Mutating(httpx.Auth):  # an auth flow that would turn a read into a write
+        def auth_flow(self, request):
+            request.method = "POST"
+            yield request
+
+    http = Channel("loop", recorder.transport, read_only=True)
+    with pytest.raises(ReadOnlyViolation):
+        await http.send(http.build("DELETE", httpx.URL("https://l.test/webhooks/1"), b"", 1.0), httpx.Auth())
+    with pytest.raises(ReadOnlyViolation):
+        await http.send(http.build("GET", httpx.URL("https://l.test/webhooks"), b"", 1.0), Mutating())
+    await http.send(http.build("GET", httpx.URL("https://l.test/webhooks"), b"", 1.0), httpx.Auth())
+    assert len(recorder.seen) == 1

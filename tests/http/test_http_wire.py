@@ -1,0 +1,175 @@
+"""AiohttpTransport against a raw socket server on 127.0.0.1.
+
+The server scripts each connection's answer, so every failure mode the retry
+logic distinguishes can be produced for real: refused, disconnected after the
+request, too slow, not HTTP. The tests pin what the rest of the package
+relies on: the exact request line that was signed goes out, no cookie is kept
+between merchants, and failures arrive as the httpx exception that says
+whether the service could have acted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import socket
+from collections.abc import AsyncIterator, Callable
+
+import httpx
+import pytest
+
+from reconciler.http.channel import Channel
+from reconciler.http.client import ServiceClient
+from reconciler.http.errors import NetworkError, ServerError
+from reconciler.http.retry import RetryPolicy
+from reconciler.http.wire import AiohttpTransport
+
+Script = Callable[[bytes], bytes | None]  # request head -> raw answer (None: hang up)
+FAST = RetryPolicy(attempts=3, total_seconds=2.0, base_delay=0.01, max_delay=0.02, timeout=0.5)
+
+
+def ok(body: dict, *headers: str) -> bytes:
+    raw = json.dumps(body).encode()
+    head = "".join(f"{h}\r\n" for h in headers)
+    return (f"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {len(raw)}\r\n"
+            f"{head}\r\n").encode() + raw
+
+
+class Server:
+    def __init__(self) -> None:
+        self.heads: list[bytes] = []
+        self.script: list[Script | float] = []
+        self.url = ""
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                               if line.lower().startswith(b"content-length:")), 0)
+                if length:
+                    await reader.readexactly(length)
+                self.heads.append(head)
+                step = self.script.pop(0) if self.script else (lambda h: ok({"ok": True}))
+                if isinstance(step, float):
+                    await asyncio.sleep(step)
+                    continue
+                answer = step(head)
+                if answer is None:
+                    break
+                writer.write(answer)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[Server]:
+    srv = Server()
+    listener = await asyncio.start_server(srv.handle, "127.0.0.1", 0)
+    srv.url = f"http://127.0.0.1:{listener.sockets[0].getsockname()[1]}"
+    async with listener:
+        yield srv
+        listener.close()
+
+
+def channel(service: str = "loop") -> Channel:
+    return Channel(service, AiohttpTransport(verify=False, max_connections=4), read_only=False)
+
+
+async def test_the_signed_url_goes_out_byte_for_byte(server: Server) -> None:
+    http = channel()
+    url = httpx.URL(server.url + "/api/orders?q=a%20b&sign=ab%2Fcd&empty=&x=%E2%9C%93")
+    response = await http.send(http.build("GET", url, b"", 1.0), httpx.Auth())
+    await http.aclose()
+    assert response.json() == {"ok": True}
+    assert server.heads[0].split(b"\r\n")[0] == (
+        b"GET /api/orders?q=a%20b&sign=ab%2Fcd&empty=&x=%E2%9C%93 HTTP/1.1")
+
+
+async def test_no_cookie_is_kept_between_requests(server: Server) -> None:
+    server.script = [lambda h: ok({"a": 1}, "set-cookie: session=merchant-a; Path=/")]
+    http = channel()
+    for _ in range(2):
+        await http.send(http.build("GET", httpx.URL(server.url + "/x"), b"", 1.0), httpx.Auth())
+    await http.aclose()
+    assert all(b"cookie" not in head.lower() for head in server.heads)
+
+
+async def test_a_compressed_answer_is_decoded_once(server: Server) -> None:
+    raw = gzip.compress(json.dumps({"shops": ["a"]}).encode())
+    server.script = [lambda h: (b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+                                b"content-encoding: gzip\r\ncontent-length: %d\r\n\r\n" % len(raw)) + raw]
+    http = channel()
+    response = await http.send(http.build("GET", httpx.URL(server.url + "/x"), b"", 1.0), httpx.Auth())
+    await http.aclose()
+    assert response.json() == {"shops": ["a"]}
+
+
+async def test_refused_is_a_connect_error() -> None:
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    http = channel()
+    with pytest.raises(httpx.ConnectError):
+        await http.send(http.build("GET", httpx.URL(f"http://127.0.0.1:{port}/x"), b"", 1.0), httpx.Auth())
+    await http.aclose()
+
+
+async def test_hang_up_after_the_request_may_have_acted(server: Server) -> None:
+    server.script = [lambda h: None]
+    http = channel()
+    with pytest.raises(httpx.RemoteProtocolError):
+        await http.send(http.build("POST", httpx.URL(server.url + "/x"), b"{}", 1.0), httpx.Auth())
+    await http.aclose()
+
+
+async def test_a_slow_answer_is_a_read_timeout(server: Server) -> None:
+    server.script = [5.0]
+    http = channel()
+    with pytest.raises(httpx.ReadTimeout):
+        await http.send(http.build("GET", httpx.URL(server.url + "/x"), b"", 0.2), httpx.Auth())
+    await http.aclose()
+
+
+async def test_an_answer_that_is_not_http_is_a_protocol_error(server: Server) -> None:
+    server.script = [lambda h: b"SMTP ready\r\n\r\n"]
+    http = channel()
+    with pytest.raises(httpx.RemoteProtocolError):
+        await http.send(http.build("GET", httpx.URL(server.url + "/x"), b"", 1.0), httpx.Auth())
+    await http.aclose()
+
+
+async def test_a_create_is_not_resent_after_a_hang_up_but_a_read_is(server: Server) -> None:
+    http = channel("pipe17")
+    client = ServiceClient("pipe17", http, server.url, httpx.Auth(), retry=FAST)
+    server.script = [lambda h: None]
+    with pytest.raises(NetworkError):
+        await client.request("POST", "/integrations", json={"connectorName": "Shopify"})
+    assert len(server.heads) == 1  # sent once: the service may have created it
+
+    server.script = [lambda h: None, lambda h: ok({"success": True, "integrations": []})]
+    assert await client.request("GET", "/integrations") == {"success": True, "integrations": []}
+    assert len(server.heads) == 3
+    await http.aclose()
+
+
+async def test_server_errors_keep_their_status(server: Server) -> None:
+    server.script = [lambda h: b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n"] * 3
+    http = channel()
+    client = ServiceClient("loop", http, server.url, httpx.Auth(), retry=FAST)
+    with pytest.raises(ServerError, match="HTTP 503"):
+        await client.request("GET", "/x")
+    await http.aclose()
+
+
+async def test_a_redirect_is_returned_not_followed(server: Server) -> None:
+    server.script = [lambda h: (b"HTTP/1.1 302 Found\r\nlocation: http://127.0.0.1:9/steal\r\n"
+                                b"content-length: 0\r\n\r\n")]
+    http = channel()
+    response = await http.send(http.build("GET", httpx.URL(server.url + "/x"), b"", 1.0), httpx.Auth())
+    await http.aclose()
+    assert response.status_code == 302 and len(server.heads) == 1
