@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +31,10 @@ def load_selection(merchants_dir: Path, include: Iterable[str] = (), exclude: It
     from reconciler.config import load_merchants
     from reconciler.engine.shard import parse_shard, shard_of
 
+    started = time.perf_counter()
     result = load_merchants(merchants_dir)
+    timing.info("load files=%d seconds=%.3f", len(result.merchants),
+                time.perf_counter() - started)
     if result.problems:
         for problem in result.problems:
             click.echo(problem.format(), err=True)
@@ -93,14 +97,26 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-def configure_logging(level: str) -> None:
+def configure_logging(spec: str) -> None:
+    """Log to stderr at the levels `spec` names: `info`, or `warning,reconciler.timing=info`.
+
+    A bare level applies to every logger of the package; `NAME=LEVEL` sets
+    one logger (and those under it). Unknown levels fall back to warning.
+    """
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RedactingFilter())
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger("reconciler")
     root.handlers[:] = [handler]
-    root.setLevel(getattr(logging, level.upper(), logging.WARNING))
+    root.setLevel(logging.WARNING)
     root.propagate = False
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        name, _, level = part.rpartition("=")
+        logger = logging.getLogger(name) if name.startswith("reconciler") else root
+        logger.setLevel(getattr(logging, level.strip().upper(), logging.WARNING))
+
+
+timing = logging.getLogger("reconciler.timing")
 
 
 class Progress:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from reconciler.commands.common import (
     check_credentials,
     say,
     stdout_is_tty,
+    timing,
 )
 from reconciler.engine import exitcodes
 from reconciler.engine.document import build_document
@@ -68,10 +70,15 @@ def run_plan(target: Target, selection: Selection, merchants_dir: Path, *, fmt: 
     if fmt != "text":  # stdout stays machine-readable; people still see the target first
         say(f"Target: {target.name}", err=True)
     check_credentials(target, selection.chosen)
+    started = time.perf_counter()
     plans = run(compute_plans(target, selection, merchants_dir, parallelism))
+    timing.info("read merchants=%d parallelism=%d seconds=%.3f", len(plans), parallelism,
+                time.perf_counter() - started)
+    started = time.perf_counter()
     document = plan_document(target, plans)
     if out:
         write_plan_file(document, out)
     apply_command = f"reconciler apply --plan {out}" if out else None
     emit(document, fmt, apply_command)
+    timing.info("output seconds=%.3f", time.perf_counter() - started)
     return exit_code(document, detailed)

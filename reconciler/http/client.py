@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json as jsonlib
+import logging
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -155,6 +156,8 @@ class ServiceClient:
             code = "not-connected" if isinstance(exc, _NEVER_SENT) else "transport"
             raise NetworkError(self.service, f"{what} failed: {type(exc).__name__}: {scrub(str(exc))}",
                                self.merchant, code=code) from None
+        if self._log.isEnabledFor(logging.INFO):  # RECONCILER_LOG=info: one line per request
+            self._log.info("%s -> HTTP %d", self._who(what), response.status_code)
         return decode(self.service, response, what=what, merchant=self.merchant)
 
     def _who(self, detail: str) -> str:

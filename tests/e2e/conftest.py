@@ -53,12 +53,13 @@ class Sandbox:
         return self.control("POST", "/_sandbox/faults", faults)
 
     def cli(self, *args: str, timeout: float = 120, input: str | None = None,
-            target: bool = True) -> subprocess.CompletedProcess:
+            target: bool = True, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
         command = [sys.executable, "-m", "reconciler", "--merchants", str(self.merchants)]
         if target:
             command += ["--target", self.url]
         return subprocess.run([*command, *args], capture_output=True, text=True, timeout=timeout,
-                              env=self.env, cwd=self.state_dir.parent, input=input)
+                              env={**self.env, **(env or {})}, cwd=self.state_dir.parent,
+                              input=input)
 
     def spawn(self, *args: str) -> subprocess.Popen:
         command = [sys.executable, "-m", "reconciler", "--merchants", str(self.merchants),

@@ -159,3 +159,18 @@ def test_apply_without_terminal_or_auto_approve_writes_nothing(served: Sandbox) 
     assert result.returncode == 1
     assert "--auto-approve" in result.stderr
     assert served.stats()["writes"] == 0
+
+
+def test_phase_timings_can_be_logged_alone(served: Sandbox) -> None:
+    """`RECONCILER_LOG=warning,reconciler.timing=info`: how long each phase took, nothing else."""
+    result = served.cli("plan", "--format", "json", "--parallelism", "7",
+                        env={"RECONCILER_LOG": "warning,reconciler.timing=info"})
+    json.loads(result.stdout)  # stdout stays the plan
+    lines = [line for line in result.stderr.splitlines() if line.startswith("INFO")]
+    assert [line.split(":")[0] for line in lines] == ["INFO reconciler.timing"] * 3, result.stderr
+    assert "load files=3 seconds=" in lines[0]
+    assert "read merchants=3 parallelism=7 seconds=" in lines[1]
+    assert "output seconds=" in lines[2]
+
+    chatty = served.cli("plan", "--format", "json", env={"RECONCILER_LOG": "info"})
+    assert any(line.startswith("INFO reconciler.http") for line in chatty.stderr.splitlines())
