@@ -148,10 +148,11 @@ async def test_retry_logs_are_redacted(recorder, make_client, caplog):
                         httpx.Response(200, json=OK_TIKTOK)]
     auth = TikTokAuth("CANARY-key-1", "CANARY-secret-123", "CANARY-token-1")
     await make_client("tiktok_shop", auth=auth).request("GET", "/authorization/202309/shops")
-    record = caplog.records[0]
-    assert record.name == "reconciler.http.tiktok_shop"
-    assert "retrying in" in record.getMessage()
-    assert "attempt 2/4" in record.getMessage()
+    assert {r.name for r in caplog.records} == {"reconciler.http.tiktok_shop"}
+    assert [r.getMessage() for r in caplog.records][0].endswith("-> HTTP 429")
+    retry = caplog.records[1].getMessage()
+    assert "retrying in" in retry and "attempt 2/4" in retry
+    assert caplog.records[2].getMessage().endswith("-> HTTP 200")
     assert "CANARY" not in caplog.text and "sign=" not in caplog.text
 
 
