@@ -9,6 +9,14 @@ merchant's critical path) x latency: merchants go through in waves of
 dependent requests has paid the latency once per request. Services are read
 concurrently and a service's own requests one after another, so the critical
 path is the busiest service's requests per merchant.
+
+The bound describes the network phase of a plan, so it is compared with the
+time the CLI spends in that phase ("read": from the first request to the last
+merchant planned, as the CLI logs it on `reconciler.timing`). Starting Python
+and loading the files come before any request and are reported beside it
+(the whole process's wall time, and `validate` per 1,000 files); the ratio of
+the whole wall time to the bound is shown too. A saved run without phase
+timings falls back to the wall time.
 """
 
 from __future__ import annotations
@@ -36,6 +44,16 @@ def lower_bound_seconds(merchants: int, parallelism: int, path: int, latency_ms:
     return math.ceil(merchants / parallelism) * path * latency_ms / 1000
 
 
+def read_seconds(run: dict[str, Any]) -> float:
+    """The plan's network phase (the process's wall time for runs saved without phases)."""
+    value = run.get("read_seconds")
+    return run["wall_seconds"] if value is None else value
+
+
+def read_per_merchant_ms(run: dict[str, Any]) -> float:
+    return 1000 * read_seconds(run) / run["merchants"]
+
+
 @dataclass(frozen=True)
 class Row:
     """One fleet size at one latency: sequential sample, default and wide parallelism."""
@@ -53,11 +71,24 @@ class Row:
         return lower_bound_seconds(self.merchants, run["parallelism"], self.path, self.latency_ms)
 
     def ratio(self, run: dict[str, Any] | None) -> float | None:
+        """The network phase's time over the lower bound."""
+        bound = self.bound(run)
+        return read_seconds(run) / bound if run and bound else None
+
+    def wall_ratio(self, run: dict[str, Any] | None) -> float | None:
+        """The whole process's wall time (start-up and loading included) over the bound."""
         bound = self.bound(run)
         return run["wall_seconds"] / bound if run and bound else None
 
     @property
     def speedup(self) -> float | None:
+        """Per-merchant network-phase time, parallelism 1 over parallelism 64."""
+        if not (self.sequential and self.wide):
+            return None
+        return read_per_merchant_ms(self.sequential) / read_per_merchant_ms(self.wide)
+
+    @property
+    def wall_speedup(self) -> float | None:
         if not (self.sequential and self.wide):
             return None
         return self.sequential["per_merchant_ms"] / self.wide["per_merchant_ms"]
@@ -146,8 +177,9 @@ def _bound_target(table: list[Row]) -> Target:
     if row is None or ratio is None or row.merchants != 1000:
         return Target(name, "not measured", None)
     bound = row.bound(row.wide)
-    return Target(name, f"{row.wide['wall_seconds']:.2f} s vs bound {bound:.2f} s = {ratio:.2f}x",
-                  ratio <= TARGET_BOUND_RATIO)
+    text = (f"reading {read_seconds(row.wide):.2f} s vs bound {bound:.2f} s = {ratio:.2f}x "
+            f"(whole process {row.wide['wall_seconds']:.2f} s = {row.wall_ratio(row.wide):.2f}x)")
+    return Target(name, text, ratio <= TARGET_BOUND_RATIO)
 
 
 def _speedup_target(table: list[Row]) -> Target:
@@ -156,8 +188,10 @@ def _speedup_target(table: list[Row]) -> Target:
     row = _judged_row(table, 20)
     if row is None or row.speedup is None:
         return Target(name, "not measured", None)
-    text = (f"{row.speedup:.1f}x at {row.merchants:,} merchants "
-            f"({row.sequential['per_merchant_ms']:.1f} ms vs {row.wide['per_merchant_ms']:.2f} ms)")
+    text = (f"{row.speedup:.1f}x at {row.merchants:,} merchants, reading "
+            f"({read_per_merchant_ms(row.sequential):.1f} ms vs "
+            f"{read_per_merchant_ms(row.wide):.2f} ms per merchant; whole process "
+            f"{row.wall_speedup:.1f}x)")
     return Target(name, text, row.speedup >= TARGET_SPEEDUP)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -72,17 +73,36 @@ class PlanRun:
     requests_by_service: dict[str, int]
     errored: int
     errors: list[str]
+    phases: dict[str, float] = field(default_factory=dict)  # load, read, output (the CLI's own)
 
     @property
     def per_merchant_ms(self) -> float:
         return 1000 * self.wall_seconds / self.merchants
 
+    @property
+    def read_seconds(self) -> float | None:
+        """Reading live state and diffing: from the first request to the last merchant planned."""
+        return self.phases.get("read")
+
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["per_merchant_ms"] = round(self.per_merchant_ms, 3)
+        if self.read_seconds is not None:
+            data["read_seconds"] = self.read_seconds
+            data["read_per_merchant_ms"] = round(1000 * self.read_seconds / self.merchants, 3)
         data["requests_per_merchant"] = round(self.requests / self.merchants, 3)
         data["cli_cpu_ms_per_merchant"] = round(1000 * self.cli_cpu_seconds / self.merchants, 3)
         return data
+
+
+# The CLI's phase timings (RECONCILER_LOG=warning,reconciler.timing=info), e.g.
+# "INFO reconciler.timing: read merchants=1000 parallelism=64 seconds=2.345".
+TIMING_LOG = "warning,reconciler.timing=info"
+_PHASE = re.compile(r"^INFO reconciler\.timing: (\w+) .*?seconds=([0-9.]+)$", re.MULTILINE)
+
+
+def phases(stderr: str) -> dict[str, float]:
+    return {name: float(seconds) for name, seconds in _PHASE.findall(stderr)}
 
 
 def measure_plan(sandbox: ServedSandbox, merchants: Path, count: int, *, latency_ms: int,
@@ -92,7 +112,8 @@ def measure_plan(sandbox: ServedSandbox, merchants: Path, count: int, *, latency
     before, cpu_before = sandbox.stats(), sandbox.cpu_seconds()
     command = reconciler("--merchants", str(merchants), "--target", sandbox.url, "plan",
                          "--format", "json", "--parallelism", str(parallelism))
-    child = run_child(command, env=sandbox.env, cwd=sandbox.work, timeout=timeout)
+    child = run_child(command, env={**sandbox.env, "RECONCILER_LOG": TIMING_LOG},
+                      cwd=sandbox.work, timeout=timeout)
     after, cpu_after = sandbox.stats(), sandbox.cpu_seconds()
     document = _plan_document(child)
     failed = [m for m in document.get("merchants", []) if m.get("status") != "ok"]
@@ -115,6 +136,7 @@ def measure_plan(sandbox: ServedSandbox, merchants: Path, count: int, *, latency
         requests_by_service=_service_deltas(before, after),
         errored=len(failed) + max(0, count - planned),
         errors=failed_note,
+        phases=phases(child.stderr),
     )
 
 

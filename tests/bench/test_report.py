@@ -11,7 +11,7 @@ from bench import analysis, report
 
 def plan_run(merchants: int, latency: int, parallelism: int, wall: float, *,
              throttle: bool = False, errored: int = 0, rss: float = 120.0,
-             cpu: float = 1.0) -> dict[str, Any]:
+             cpu: float = 1.0, read: float | None = None) -> dict[str, Any]:
     by_service = {"tiktok_shop": 2 * merchants, "pipe17": merchants, "shopify": merchants,
                   "loop": merchants}
     requests = sum(by_service.values())
@@ -24,16 +24,20 @@ def plan_run(merchants: int, latency: int, parallelism: int, wall: float, *,
         "per_merchant_ms": 1000 * wall / merchants,
         "requests_per_merchant": requests / merchants,
         "cli_cpu_ms_per_merchant": 1000 * cpu / merchants,
+        **({} if read is None else {
+            "phases": {"load": 0.6, "read": read, "output": 0.1}, "read_seconds": read,
+            "read_per_merchant_ms": 1000 * read / merchants}),
     }
 
 
-def results(*, throttle_errored: int = 0, wide_50ms_wall: float = 2.4) -> dict[str, Any]:
+def results(*, throttle_errored: int = 0, wide_50ms_read: float = 2.4) -> dict[str, Any]:
     runs = []
-    for latency, sequential_wall, default_wall in ((20, 2.5, 4.5), (50, 5.5, 11.0)):
+    for latency, sequential_read, default_read in ((20, 2.5, 4.5), (50, 5.5, 11.0)):
+        wide_read = 1.5 if latency == 20 else wide_50ms_read
         runs += [
-            plan_run(50, latency, 1, sequential_wall),
-            plan_run(1000, latency, 10, default_wall),
-            plan_run(1000, latency, 64, 1.5 if latency == 20 else wide_50ms_wall),
+            plan_run(50, latency, 1, sequential_read + 0.7, read=sequential_read),
+            plan_run(1000, latency, 10, default_read + 1.5, read=default_read),
+            plan_run(1000, latency, 64, wide_read + 1.5, read=wide_read),
         ]
     return {
         "date": "2026-11-26 12:00 UTC", "mode": "quick", "bench_seconds": 300.0,
@@ -66,11 +70,11 @@ def test_targets_met_and_not_met_follow_the_numbers() -> None:
     good = verdicts(results())
     assert all(good.values()) is False  # no 5,000-merchant fleet: memory is not measured
     assert good["At most 6 requests per merchant for a plan"] is True
-    assert good["50 ms, 1,000 merchants, parallelism 64"] is True  # 2.4 s vs bound 1.6 s
-    assert good["20 ms"] is True  # 50 ms vs 1.5 ms per merchant
+    assert good["50 ms, 1,000 merchants, parallelism 64"] is True  # read 2.4 s vs bound 1.6 s
+    assert good["20 ms"] is True  # reading 50 ms vs 1.5 ms per merchant
     assert good["Peak memory under 500 MB for a 5,000-merchant plan"] is None
 
-    bad = verdicts(results(throttle_errored=3, wide_50ms_wall=4.0))
+    bad = verdicts(results(throttle_errored=3, wide_50ms_read=4.0))
     assert bad["50 ms, 1,000 merchants, parallelism 64"] is False
     assert bad["Under sandbox throttling, a fleet plan finishes with no failed merchant"] is False
 
@@ -82,7 +86,29 @@ def test_markdown_report_shows_machine_targets_tables_and_failures() -> None:
     assert "| CPU | Test CPU |" in text
     assert "| At most 6 requests per merchant for a plan | 5.00 requests per merchant" in text
     assert "## 1,000 merchants" in text
-    assert "| 50 ms | 64 | 1,000 | 2.40 s | 2.40 ms | 1.60 s | 1.50x |" in text
+    # wall 3.9 s; read 2.4 s over the 1.6 s bound; the whole process over it too
+    assert "| 50 ms | 64 | 1,000 | 3.90 s | 0.60 s | 2.40 s | 2.40 ms | 1.60 s | 1.50x | 2.44x |" in text
+    assert "reading 2.40 s vs bound 1.60 s = 1.50x (whole process 3.90 s = 2.44x)" in text
     assert "**not met**" in text and "not measured" in text
     assert "fleet-00001: loop: HTTP 429" in text
     assert "make bench" in text
+
+
+def test_a_run_saved_without_phases_is_judged_on_its_wall_time() -> None:
+    document = results()
+    for run in document["fleets"][0]["runs"]:
+        for key in ("phases", "read_seconds", "read_per_merchant_ms"):
+            run.pop(key)
+    # wide 50 ms wall is 3.9 s: over twice the 1.6 s bound once the reading is not known
+    assert verdicts(document)["50 ms, 1,000 merchants, parallelism 64"] is False
+
+
+def test_phase_timings_are_read_from_the_cli_log() -> None:
+    from bench.measure import phases
+
+    stderr = ("INFO reconciler.timing: load files=1000 seconds=0.912\n"
+              "Target: http://127.0.0.1:8787\n"
+              "INFO reconciler.timing: read merchants=1000 parallelism=64 seconds=2.345\n"
+              "WARNING reconciler.http.loop: something\n"
+              "INFO reconciler.timing: output seconds=0.120\n")
+    assert phases(stderr) == {"load": 0.912, "read": 2.345, "output": 0.12}
