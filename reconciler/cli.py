@@ -99,6 +99,13 @@ def selection_options(func):
     return func
 
 
+def workers_option(func):
+    return click.option(
+        "--workers", type=click.IntRange(1, 64), default=None, metavar="N",
+        help="Processes that read the fleet, sharing --parallelism [default: one per CPU "
+             "when there are 100+ merchants per CPU on a network target, else 1].")(func)
+
+
 def guarded(run) -> None:
     """Run a command body: clean one-line errors, exit codes as returned."""
     from reconciler.commands.common import CommandError, configure_logging
@@ -124,9 +131,10 @@ def guarded(run) -> None:
 @click.option("--detailed-exitcode", is_flag=True,
               help="Exit 0 no changes, 2 changes, 3 some blocked, 1 error.")
 @click.option("--parallelism", type=click.IntRange(1, 512), default=10, show_default=True)
+@workers_option
 @global_options
 @click.pass_context
-def plan(ctx, include, exclude, shard, fmt, out, detailed_exitcode, parallelism,
+def plan(ctx, include, exclude, shard, fmt, out, detailed_exitcode, parallelism, workers,
          merchants_dir, target_spec) -> None:
     """Show what differs between the merchant files and the live services. Never writes."""
     from reconciler.commands.common import load_selection
@@ -138,7 +146,7 @@ def plan(ctx, include, exclude, shard, fmt, out, detailed_exitcode, parallelism,
         target = c.target()
         selection = load_selection(c.merchants_dir, include, exclude, shard)
         return run_plan(target, selection, c.merchants_dir, fmt=fmt, out=out,
-                        detailed=detailed_exitcode, parallelism=parallelism)
+                        detailed=detailed_exitcode, parallelism=parallelism, workers=workers)
 
     guarded(body)
 
@@ -199,9 +207,11 @@ def export(ctx, slug, export_all, out_dir, merchants_dir, target_spec) -> None:
 @selection_options
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @click.option("--parallelism", type=click.IntRange(1, 512), default=10, show_default=True)
+@workers_option
 @global_options
 @click.pass_context
-def verify(ctx, include, exclude, shard, fmt, parallelism, merchants_dir, target_spec) -> None:
+def verify(ctx, include, exclude, shard, fmt, parallelism, workers, merchants_dir,
+           target_spec) -> None:
     """End-to-end checks on the live systems: returns really work for TikTok buyers."""
     from reconciler.commands.common import load_selection
     from reconciler.commands.verify import run_verify
@@ -211,7 +221,8 @@ def verify(ctx, include, exclude, shard, fmt, parallelism, merchants_dir, target
     def body() -> int:
         target = c.target()
         selection = load_selection(c.merchants_dir, include, exclude, shard)
-        return run_verify(target, selection, c.merchants_dir, fmt=fmt, parallelism=parallelism)
+        return run_verify(target, selection, c.merchants_dir, fmt=fmt, parallelism=parallelism,
+                          workers=workers)
 
     guarded(body)
 

@@ -127,7 +127,10 @@ class Progress:
         self.enabled = sys.stderr.isatty() and total >= 20
 
     def tick(self, _result: object = None) -> None:
-        self.done += 1
+        self.advance_to(self.done + 1)
+
+    def advance_to(self, done: int) -> None:
+        self.done = done
         if self.enabled:
             sys.stderr.write(f"\r{self.verb} {self.done}/{self.total} merchants")
             sys.stderr.flush()

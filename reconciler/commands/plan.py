@@ -18,7 +18,7 @@ from reconciler.commands.common import (
 from reconciler.engine import exitcodes
 from reconciler.engine.document import build_document
 from reconciler.engine.plan import MerchantPlan, plan_fleet
-from reconciler.engine.runtime import read_fleet, run
+from reconciler.engine.runtime import read_fleet, read_fleet_blocking
 from reconciler.output.markdown import render_markdown
 from reconciler.output.text import render_plan, use_color
 from reconciler.targets import Target
@@ -30,6 +30,18 @@ async def compute_plans(target: Target, selection: Selection, merchants_dir: Pat
     try:
         return await read_fleet(target, selection.all, selection.chosen, merchants_dir, plan_fleet,
                                 parallelism=parallelism, on_done=progress.tick)
+    finally:
+        progress.close()
+
+
+def read_plans(target: Target, selection: Selection, merchants_dir: Path, parallelism: int,
+               workers: int | None) -> list[MerchantPlan]:
+    """Plans for the selection, read by this process or by worker processes."""
+    progress = Progress(len(selection.chosen), "planned")
+    try:
+        return read_fleet_blocking(target, selection.all, selection.chosen, merchants_dir,
+                                   plan_fleet, parallelism=parallelism, workers=workers,
+                                   on_done=progress.tick, on_progress=progress.advance_to)
     finally:
         progress.close()
 
@@ -66,12 +78,12 @@ def exit_code(document: dict[str, Any], detailed: bool) -> int:
 
 
 def run_plan(target: Target, selection: Selection, merchants_dir: Path, *, fmt: str,
-             out: Path | None, detailed: bool, parallelism: int) -> int:
+             out: Path | None, detailed: bool, parallelism: int, workers: int | None = None) -> int:
     if fmt != "text":  # stdout stays machine-readable; people still see the target first
         say(f"Target: {target.name}", err=True)
     check_credentials(target, selection.chosen)
     started = time.perf_counter()
-    plans = run(compute_plans(target, selection, merchants_dir, parallelism))
+    plans = read_plans(target, selection, merchants_dir, parallelism, workers)
     timing.info("read merchants=%d parallelism=%d seconds=%.3f", len(plans), parallelism,
                 time.perf_counter() - started)
     started = time.perf_counter()

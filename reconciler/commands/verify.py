@@ -13,30 +13,31 @@ from reconciler.commands.common import (
     say,
 )
 from reconciler.engine.plan import error_text
-from reconciler.engine.runtime import read_fleet, run
+from reconciler.engine.runtime import read_fleet_blocking
 from reconciler.targets import Target
 from reconciler.verify.report import document, render_text
 from reconciler.verify.results import MerchantReport
 from reconciler.verify.runner import verify_fleet
 
 
-async def compute_reports(target: Target, selection: Selection, merchants_dir: Path,
-                          parallelism: int) -> list[MerchantReport]:
+def read_reports(target: Target, selection: Selection, merchants_dir: Path, parallelism: int,
+                 workers: int | None) -> list[MerchantReport]:
     progress = Progress(len(selection.chosen), "verified")
     try:
-        return await read_fleet(target, selection.all, selection.chosen, merchants_dir,
-                                verify_fleet, parallelism=parallelism, on_done=progress.tick)
+        return read_fleet_blocking(target, selection.all, selection.chosen, merchants_dir,
+                                   verify_fleet, parallelism=parallelism, workers=workers,
+                                   on_done=progress.tick, on_progress=progress.advance_to)
     finally:
         progress.close()
 
 
 def run_verify(target: Target, selection: Selection, merchants_dir: Path, *, fmt: str,
-               parallelism: int) -> int:
+               parallelism: int, workers: int | None = None) -> int:
     if fmt == "json":  # stdout stays machine-readable; people still see the target first
         say(f"Target: {target.name}", err=True)
     check_credentials(target, selection.chosen)
     try:
-        reports = run(compute_reports(target, selection, merchants_dir, parallelism))
+        reports = read_reports(target, selection, merchants_dir, parallelism, workers)
     except (ValueError, OSError) as exc:  # e.g. a bad sandbox scenario selection or state file
         raise CommandError(error_text(exc)) from None
     if fmt == "json":

@@ -52,3 +52,30 @@ async def read_fleet(target: Target, merchants: list[DesiredState], chosen: list
     """Run a read-only fleet function (plan, verify) over `chosen` with a read-only pool."""
     async with client_pool(target, merchants, merchants_dir, read_only=True) as pool:
         return await fleet(chosen, pool, parallelism=parallelism, on_done=on_done)
+
+
+def read_fleet_blocking(target: Target, merchants: list[DesiredState], chosen: list[DesiredState],
+                        merchants_dir: Path, fleet: Callable[..., Awaitable[list[R]]], *,
+                        parallelism: int, workers: int | None,
+                        on_done: Callable[[R], None] | None = None,
+                        on_progress: Callable[[int], None] | None = None) -> list[R]:
+    """`read_fleet` from this process, or split across worker processes for a large fleet.
+
+    `workers` None lets `worker_count` decide (one per CPU for a large fleet
+    on a network target). `on_done` sees each result in a single process;
+    with workers, `on_progress` is told how many merchants are done instead.
+    """
+    from reconciler.engine.workers import read_fleet_in_workers, worker_count
+
+    count = worker_count(workers, len(chosen), target)
+    if count <= 1:
+        return run(read_fleet(target, merchants, chosen, merchants_dir, fleet,
+                              parallelism=parallelism, on_done=on_done))
+    from reconciler.http.pool import shared_keys
+
+    def keys(merchant: DesiredState) -> set[str]:
+        return {f"{kind}:{key}" for kind, key in shared_keys(target, merchant).items()}
+
+    return read_fleet_in_workers(target, merchants, chosen, merchants_dir, fleet,
+                                 parallelism=parallelism, workers=count, keys=keys,
+                                 on_progress=on_progress)

@@ -64,6 +64,7 @@ class ClientPool:
         self._limiters = RateLimiters(rate_limits)
         self._max_connections = max_connections
         self._http: dict[str, Channel] = {}
+        self._paths: dict[str, str] = {}
         # One TLS context for all four clients: building one costs tens of milliseconds.
         self._verify: ssl.SSLContext | bool = httpx.create_ssl_context() if target.verify_tls else False
 
@@ -114,39 +115,69 @@ class ClientPool:
         Raises MissingSecretError (naming the variable) on a live target
         when a referenced variable is unset.
         """
+        keys = shared_keys(self.target, merchant)
         return {
-            "tiktok_shop": self.tiktok_shop(merchant),
-            "pipe17": self.pipe17(merchant),
-            "shopify": self.shopify(merchant),
-            "loop": self.loop(merchant),
+            "tiktok_shop": self.tiktok_shop(merchant, keys),
+            "pipe17": self.pipe17(merchant, keys),
+            "shopify": self.shopify(merchant, keys),
+            "loop": self.loop(merchant, keys),
         }
 
-    def tiktok_shop(self, merchant: DesiredState) -> TikTokShopProvider:
+    def tiktok_shop(self, merchant: DesiredState, keys: Mapping[str, str] | None = None
+                    ) -> TikTokShopProvider:
+        keys = keys or shared_keys(self.target, merchant)
         base = self.target.endpoints["tiktok_shop"]
-        app_key = self._secret(merchant, "tiktok_app_key")
-        token = self._secret(merchant, "tiktok_access_token")
         auth = TikTokAuth(
-            app_key,
+            self._secret(merchant, "tiktok_app_key"),
             self._secret(merchant, "tiktok_app_secret"),
-            token,
-            base_path=httpx.URL(base).path,
+            self._secret(merchant, "tiktok_access_token"),
+            base_path=self._path_of(base),
         )
-        client = self._client("tiktok_shop", merchant, auth, fingerprint(token), base)
-        return TikTokShopProvider(client, merchant, self.cache, fingerprint(f"{app_key}\n{token}"))
+        client = self._client("tiktok_shop", merchant, auth, keys["tiktok_shop"], base)
+        return TikTokShopProvider(client, merchant, self.cache, keys["tiktok_cache"])
 
-    def pipe17(self, merchant: DesiredState) -> Pipe17Provider:
-        key = self._secret(merchant, "pipe17_api_key")
+    def pipe17(self, merchant: DesiredState, keys: Mapping[str, str] | None = None) -> Pipe17Provider:
+        keys = keys or shared_keys(self.target, merchant)
+        auth = pipe17_auth(self._secret(merchant, "pipe17_api_key"))
         base = self.target.endpoints["pipe17"]
-        return Pipe17Provider(self._client("pipe17", merchant, pipe17_auth(key), fingerprint(key), base), merchant)
+        return Pipe17Provider(self._client("pipe17", merchant, auth, keys["pipe17"], base), merchant)
 
-    def shopify(self, merchant: DesiredState) -> ShopifyProvider:
-        token = self._secret(merchant, "shopify_access_token")
+    def shopify(self, merchant: DesiredState, keys: Mapping[str, str] | None = None) -> ShopifyProvider:
+        keys = keys or shared_keys(self.target, merchant)
+        auth = shopify_auth(self._secret(merchant, "shopify_access_token"))
         base = self.target.endpoints["shopify"].replace("{shop}", merchant.shopify_shop)
-        # Shopify's throttle is per app and store: one bucket per shop.
-        client = self._client("shopify", merchant, shopify_auth(token), merchant.shopify_shop, base)
-        return ShopifyProvider(client, merchant)
+        return ShopifyProvider(self._client("shopify", merchant, auth, keys["shopify"], base), merchant)
 
-    def loop(self, merchant: DesiredState) -> LoopProvider:
-        key = self._secret(merchant, "loop_api_key")
+    def loop(self, merchant: DesiredState, keys: Mapping[str, str] | None = None) -> LoopProvider:
+        keys = keys or shared_keys(self.target, merchant)
+        auth = loop_auth(self._secret(merchant, "loop_api_key"))
         base = self.target.endpoints["loop"]
-        return LoopProvider(self._client("loop", merchant, loop_auth(key), fingerprint(key), base), merchant)
+        return LoopProvider(self._client("loop", merchant, auth, keys["loop"], base), merchant)
+
+    def _path_of(self, base: str) -> str:
+        path = self._paths.get(base)
+        if path is None:
+            path = self._paths[base] = httpx.URL(base).path
+        return path
+
+
+def shared_keys(target: Target, merchant: DesiredState) -> dict[str, str]:
+    """The keys under which a pool shares state between merchants, per kind of state.
+
+    One client-side rate-limit bucket per service and key (TikTok: the access
+    token; Pipe17 and Loop: the API key; Shopify: the shop, whose throttle is
+    per app and store) and one TikTok shop-list cache entry per app key and
+    token. Merchants with any key in common must be read by the same process
+    (reconciler/engine/workers.py). Values are fingerprints, never secrets.
+    """
+    def secret(name: str) -> str:
+        return resolve(merchant.credentials.all()[name], sandbox=target.is_sandbox)
+
+    app_key, token = secret("tiktok_app_key"), secret("tiktok_access_token")
+    return {
+        "tiktok_shop": fingerprint(token),
+        "tiktok_cache": fingerprint(f"{app_key}\n{token}"),
+        "pipe17": fingerprint(secret("pipe17_api_key")),
+        "shopify": merchant.shopify_shop,
+        "loop": fingerprint(secret("loop_api_key")),
+    }

@@ -1,0 +1,166 @@
+"""Reading a large fleet from several processes.
+
+One Python process spends about a millisecond of CPU per request on
+building, signing, sending and decoding it; a fleet of thousands of
+merchants keeps one core busy long before the network is the limit. Read-only
+runs (plan, verify) can therefore split the fleet across worker processes,
+each with its own event loop and connection pools, and put the results back
+in order. Nothing else changes:
+
+- `--parallelism` stays the number of merchants in flight in total; each
+  worker gets its share.
+- Merchants that share a rate-limit bucket or a run cache entry (the same
+  TikTok token, Pipe17 or Loop key, or Shopify shop) go to the same worker,
+  so every client-side limit is still enforced by exactly one process.
+- Workers are forked after every credential was resolved and checked, and
+  before any event loop or connection exists, so each starts clean and knows
+  every secret the redactor must hide.
+- The embedded sandbox is one in-process emulator; it always runs in one
+  process.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from reconciler.model import DesiredState
+from reconciler.targets import Target
+
+R = TypeVar("R")
+# Below this many merchants per worker, forking costs more than it saves.
+MERCHANTS_PER_WORKER = 100
+
+
+def available_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def worker_count(requested: int | None, merchants: int, target: Target) -> int:
+    """Processes for a read of `merchants`: as asked, or one per CPU for a large fleet."""
+    if target.embedded or merchants < 2:
+        return 1
+    if requested is not None:
+        return max(1, min(requested, merchants))
+    return max(1, min(available_cpus(), merchants // MERCHANTS_PER_WORKER))
+
+
+def partition(groups: Sequence[Sequence[int]], parts: int) -> list[list[int]]:
+    """Indices split into at most `parts` lists of similar size, never splitting a group.
+
+    Largest groups first, each to the currently smallest part; each part is
+    returned in ascending order so merchants are read in file order.
+    """
+    buckets: list[list[int]] = [[] for _ in range(max(1, parts))]
+    for group in sorted(groups, key=len, reverse=True):
+        min(buckets, key=len).extend(group)
+    return [sorted(b) for b in buckets if b]
+
+
+def shares(total: int, parts: int) -> list[int]:
+    """`total` merchants in flight split over `parts` workers (each at least one)."""
+    base, extra = divmod(total, parts)
+    return [max(1, base + (1 if i < extra else 0)) for i in range(parts)]
+
+
+def affinity_groups(merchants: Sequence[DesiredState], keys: Callable[[DesiredState], set[str]]
+                    ) -> list[list[int]]:
+    """Indices of `merchants` grouped so that merchants sharing any key are together."""
+    parent = list(range(len(merchants)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    owner: dict[str, int] = {}
+    for index, merchant in enumerate(merchants):
+        for key in keys(merchant):
+            if key in owner:
+                parent[root(index)] = root(owner[key])
+            else:
+                owner[key] = index
+    groups: dict[int, list[int]] = {}
+    for index in range(len(merchants)):
+        groups.setdefault(root(index), []).append(index)
+    return list(groups.values())
+
+
+@dataclass
+class _Job:
+    """What every worker inherits through fork (only part numbers cross the pipe)."""
+
+    target: Target
+    merchants: list[DesiredState]
+    chosen: list[DesiredState]
+    merchants_dir: Path
+    fleet: Callable[..., Awaitable[list[Any]]]
+    parts: list[list[int]]
+    parallelism: list[int]
+    done: Any  # multiprocessing.Value("i"): merchants finished, for the parent's progress line
+
+
+_job: _Job | None = None
+
+
+def _read_part(part: int) -> list[Any]:
+    from reconciler.engine.runtime import read_fleet, run
+
+    job = _job
+    assert job is not None, "worker started without a job"
+
+    def tick(_result: object) -> None:
+        with job.done.get_lock():
+            job.done.value += 1
+
+    chosen = [job.chosen[i] for i in job.parts[part]]
+    return run(read_fleet(job.target, job.merchants, chosen, job.merchants_dir, job.fleet,
+                          parallelism=job.parallelism[part], on_done=tick))
+
+
+def read_fleet_in_workers(target: Target, merchants: list[DesiredState], chosen: list[DesiredState],
+                          merchants_dir: Path, fleet: Callable[..., Awaitable[list[R]]], *,
+                          parallelism: int, workers: int,
+                          keys: Callable[[DesiredState], set[str]],
+                          on_progress: Callable[[int], None] | None = None) -> list[R]:
+    """`read_fleet` over `chosen` split across `workers` forked processes; results in order."""
+    global _job
+    parts = partition(affinity_groups(chosen, keys), workers)
+    context = multiprocessing.get_context("fork")
+    done = context.Value("i", 0)
+    _job = _Job(target, merchants, chosen, merchants_dir, fleet, parts,
+                shares(parallelism, len(parts)), done)
+    stop = threading.Event()
+    watcher = None
+    if on_progress is not None:
+        def watch() -> None:
+            while not stop.wait(0.2):
+                on_progress(done.value)
+        watcher = threading.Thread(target=watch, daemon=True)
+    try:
+        with ProcessPoolExecutor(max_workers=len(parts), mp_context=context) as pool:
+            futures = [pool.submit(_read_part, part) for part in range(len(parts))]
+            if watcher is not None:
+                watcher.start()
+            results: list[Any] = [None] * len(chosen)
+            for part, future in zip(parts, futures, strict=True):
+                for index, result in zip(part, future.result(), strict=True):
+                    results[index] = result
+    finally:
+        stop.set()
+        if watcher is not None and watcher.is_alive():
+            watcher.join()
+        _job = None
+    if on_progress is not None:
+        on_progress(done.value)
+    return results
