@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from reconciler.engine import exitcodes
 from reconciler.engine.document import build_document
 from reconciler.engine.plan import MerchantPlan, plan_fleet
 from reconciler.engine.runtime import read_fleet, read_fleet_blocking
+from reconciler.output.jsonout import pretty
 from reconciler.output.markdown import render_markdown
 from reconciler.output.text import render_plan, use_color
 from reconciler.targets import Target
@@ -52,7 +52,7 @@ def plan_document(target: Target, plans: list[MerchantPlan]) -> dict[str, Any]:
 
 def emit(document: dict[str, Any], fmt: str, apply_command: str | None = None) -> None:
     if fmt == "json":
-        say(json.dumps(document, indent=2, ensure_ascii=False))
+        say(pretty(document))
     elif fmt == "markdown":
         kwargs = {"apply_command": apply_command} if apply_command else {}
         say(render_markdown(document, **kwargs))
@@ -65,7 +65,7 @@ def write_plan_file(document: dict[str, Any], path: Path) -> None:
 
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(redactor.redact(json.dumps(document, indent=2, ensure_ascii=False)) + "\n")
+    temporary.write_text(redactor.redact(pretty(document)) + "\n")
     temporary.replace(path)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from reconciler.commands.common import (
@@ -14,6 +13,7 @@ from reconciler.commands.common import (
 )
 from reconciler.engine.plan import error_text
 from reconciler.engine.runtime import read_fleet_blocking
+from reconciler.output.jsonout import pretty
 from reconciler.targets import Target
 from reconciler.verify.report import document, render_text
 from reconciler.verify.results import MerchantReport
@@ -41,7 +41,7 @@ def run_verify(target: Target, selection: Selection, merchants_dir: Path, *, fmt
     except (ValueError, OSError) as exc:  # e.g. a bad sandbox scenario selection or state file
         raise CommandError(error_text(exc)) from None
     if fmt == "json":
-        say(json.dumps(document(target.name, reports), indent=2, ensure_ascii=False))
+        say(pretty(document(target.name, reports)))
     else:
         say(render_text(target.name, reports))
     return 1 if any(r.failed for r in reports) else 0
