@@ -12,10 +12,12 @@ and answered with a GraphQL error.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 from typing import Any
 
 from graphql import (
+    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -117,6 +119,12 @@ def _orders(info: Any, first: int | None = None, after: str | None = None, last:
     }
 
 
+def _never_awaitable(value: Any) -> bool:
+    """Every resolver here is synchronous and returns plain JSON data, so graphql-core
+    need not test each resolved value for awaitability (its default check is costly)."""
+    return False
+
+
 def _root(record: dict[str, Any]) -> dict[str, Any]:
     shopify = record["shopify"]
     return {
@@ -170,6 +178,30 @@ def _operation(document: Any, name: str | None) -> OperationDefinitionNode | Non
     return operations[0] if len(operations) == 1 else None
 
 
+_Prepared = tuple[DocumentNode | None, tuple[dict[str, Any], ...]]
+_CACHED_QUERY_CHARS = 16_384  # longer query texts are prepared afresh each time
+
+
+def _prepare(query: str) -> _Prepared:
+    """`query` parsed and validated against `SCHEMA`: (document, formatted validation errors),
+    or (None, (formatted syntax error,)) when it does not parse."""
+    try:
+        document = parse(query)
+    except GraphQLError as error:
+        return None, (error.formatted,)
+    return document, tuple(e.formatted for e in validate(SCHEMA, document))
+
+
+# Parsing and validating depend on the query text alone, and clients send the
+# same few queries again and again, so the outcome is kept per text. Callers
+# must not mutate the cached document or error dicts.
+_prepare_cached = functools.lru_cache(maxsize=256)(_prepare)
+
+
+def _prepared(query: str) -> _Prepared:
+    return _prepare_cached(query) if len(query) <= _CACHED_QUERY_CHARS else _prepare(query)
+
+
 def _cost(requested: int, actual: int | None, status: dict[str, Any]) -> dict[str, Any]:
     return {"cost": {"requestedQueryCost": requested, "actualQueryCost": actual, "throttleStatus": status}}
 
@@ -192,16 +224,14 @@ def _graphql(emu: Emulator) -> Any:
         except (ValueError, KeyError, TypeError):
             return JSONResponse({"errors": {"query": "Required parameter missing or invalid"}}, status_code=400)
         bucket = emu.bucket(shop)
-        try:
-            document = parse(query)
-        except GraphQLError as error:
-            return JSONResponse({"errors": [error.formatted], "extensions": _cost(0, 0, bucket.status())})
+        document, errors = _prepared(query)
+        if document is None:
+            return JSONResponse({"errors": list(errors), "extensions": _cost(0, 0, bucket.status())})
         operation = _operation(document, payload.get("operationName"))
         if operation is not None and operation.operation != OperationType.QUERY:
             emu.stats.write("shopify")
-        errors = validate(SCHEMA, document)
         if errors or operation is None:
-            messages = [e.formatted for e in errors] or [{"message": "An operation name is required"}]
+            messages = list(errors) or [{"message": "An operation name is required"}]
             return JSONResponse({"errors": messages, "extensions": _cost(0, 0, bucket.status())})
         requested = requested_cost(document, operation, variables)
         if requested > bucket.size:
@@ -219,7 +249,8 @@ def _graphql(emu: Emulator) -> Any:
                 "extensions": _cost(requested, None, bucket.status())})
         context = _Context(record)
         result = execute(SCHEMA, document, root_value=_root(record), context_value=context,
-                         variable_values=variables, operation_name=payload.get("operationName"))
+                         variable_values=variables, operation_name=payload.get("operationName"),
+                         is_awaitable=_never_awaitable)
         actual = 1 + context.returned
         bucket.give_back(requested - actual)
         body: dict[str, Any] = {"data": result.data}

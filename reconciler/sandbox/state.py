@@ -167,11 +167,15 @@ class Emulator:
 
     def find(self, kind: str, value: str | None) -> list[dict[str, Any]]:
         """Merchant records whose `kind` (a credential name, `cipher`, `shopify_shop`) is `value`."""
+        merchants = self.merchants
+        return [merchants[s] for s in self._slugs(kind, value)]
+
+    def _slugs(self, kind: str, value: str | None) -> list[str]:
         if not value:
             return []
         if self._index is None:
             self._index = self._build_index()
-        return [self.merchants[s] for s in self._index.get((kind, value), [])]
+        return self._index.get((kind, value), [])
 
     def _build_index(self) -> dict[tuple[str, str], list[str]]:
         index: dict[tuple[str, str], list[str]] = {}
@@ -185,8 +189,10 @@ class Emulator:
         return index
 
     def tiktok_app_secret(self, app_key: str | None) -> str | None:
-        found = self.find("tiktok_app_key", app_key)
-        return found[0]["credentials"]["tiktok_app_secret"] if found else None
+        # A fleet shares one app key, so only the first record is looked at
+        # (`find` would build a list of every merchant's record).
+        slugs = self._slugs("tiktok_app_key", app_key)
+        return self.merchants[slugs[0]]["credentials"]["tiktok_app_secret"] if slugs else None
 
     def request_id(self) -> str:
         self._request_seq += 1

@@ -51,6 +51,31 @@ async def test_faults_scoped_per_service_and_reset_by_omission(sbx, merchant) ->
     assert (await sbx.pipe17(merchant, "GET", "/integrations")).status_code == 200
 
 
+async def test_a_service_can_be_spared_from_the_base_faults(sbx, merchant) -> None:
+    await sbx.client.post("/_sandbox/faults",
+                          json={"error_rate": 1.0, "services": {"loop": {"error_rate": 0}}})
+    assert (await sbx.loop(merchant, "GET", "/portal/settings")).status_code == 200
+    assert (await sbx.pipe17(merchant, "GET", "/integrations")).status_code >= 500
+
+
+async def test_services_without_faults_take_no_draws(sbx, merchant) -> None:
+    # The seeded sequence of one service's fates does not depend on requests
+    # to services that have no fault.
+    async def run(interleave: bool) -> list[int]:
+        await sbx.client.post("/_sandbox/faults",
+                              json={"services": {"loop": {"error_rate": 0.5}}, "seed": 3})
+        codes = []
+        for _ in range(12):
+            if interleave:
+                assert (await sbx.pipe17(merchant, "GET", "/integrations")).status_code == 200
+            codes.append((await sbx.loop(merchant, "GET", "/portal/settings")).status_code)
+        return codes
+
+    alone = await run(False)
+    assert alone == await run(True)
+    assert 200 in alone and any(code >= 500 for code in alone)
+
+
 async def test_write_error_rate_spares_reads(sbx, merchant) -> None:
     await sbx.client.post("/_sandbox/faults", json={"write_error_rate": 1.0})
     assert (await sbx.loop(merchant, "GET", "/portal/settings")).status_code == 200

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import socket
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from reconciler.sandbox import (
     serve_in_thread,
 )
 from reconciler.sandbox.seed import credentials_of
+from reconciler.sandbox.server import server_config
 from reconciler.sandbox.tiktok_sign import signed_query
 from tests.sandbox.sandbox_helpers import make_merchant
 
@@ -110,3 +112,11 @@ def test_serve_persists_state_file(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_serve_runs_on_httptools_and_uvloop() -> None:
+    config = server_config(build_app(Emulator()), "127.0.0.1", 0)
+    config.load()
+    assert config.http_protocol_class.__name__ == "HttpToolsProtocol"
+    assert config.loop == "auto" and importlib.util.find_spec("uvloop")  # "auto" takes uvloop
+    assert config.access_log is False

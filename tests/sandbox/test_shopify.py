@@ -101,3 +101,22 @@ async def test_throttle_fault_really_drains_the_bucket(sbx, merchant) -> None:
     cost = body["extensions"]["cost"]
     wait = (cost["requestedQueryCost"] - cost["throttleStatus"]["currentlyAvailable"]) / 100
     assert 0 < wait <= 0.5
+
+
+async def test_repeated_queries_answer_as_the_first_time(sbx, merchant) -> None:
+    # Parsed and validated documents are reused for a query text already seen:
+    # a repeat answers exactly like the first request, errors included.
+    queries = [SHOP_QUERY, "{ shop { id installedApps } }", "{ shop { id ",
+               "query A { shop { id } } query B { shop { id } }"]
+    for query in queries:
+        first = (await sbx.shopify(merchant, query)).json()
+        again = (await sbx.shopify(merchant, query)).json()
+        first.pop("extensions"), again.pop("extensions")  # the cost bucket refills between the two
+        assert first == again, query
+
+
+async def test_each_mutation_attempt_is_counted(sbx, merchant) -> None:
+    query = 'mutation { metafieldsSet(metafields: []) { userErrors { message } } }'
+    for _ in range(2):
+        assert (await sbx.shopify(merchant, query)).json()["errors"]
+    assert sbx.emulator.stats.to_json()["services"]["shopify"]["writes"] == 2
