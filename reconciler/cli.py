@@ -99,11 +99,26 @@ def selection_options(func):
     return func
 
 
+class WorkersType(click.ParamType):
+    name = "workers"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int) or value == "auto":
+            return value
+        try:
+            number = int(value)
+        except ValueError:
+            number = 0
+        if not 1 <= number <= 64:
+            self.fail(f"{value!r} is not 'auto' or a number from 1 to 64", param, ctx)
+        return number
+
+
 def workers_option(func):
     return click.option(
-        "--workers", type=click.IntRange(1, 64), default=None, metavar="N",
-        help="Processes that read the fleet, sharing --parallelism [default: one per CPU "
-             "when there are 100+ merchants per CPU on a network target, else 1].")(func)
+        "--workers", type=WorkersType(), default=None, metavar="N|auto",
+        help="Processes that read the fleet, sharing --parallelism [default: 1; auto: one per "
+             "CPU, at least 100 merchants each, on a network target].")(func)
 
 
 def guarded(run) -> None:

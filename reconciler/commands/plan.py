@@ -35,7 +35,7 @@ async def compute_plans(target: Target, selection: Selection, merchants_dir: Pat
 
 
 def read_plans(target: Target, selection: Selection, merchants_dir: Path, parallelism: int,
-               workers: int | None) -> list[MerchantPlan]:
+               workers: int | str | None) -> list[MerchantPlan]:
     """Plans for the selection, read by this process or by worker processes."""
     progress = Progress(len(selection.chosen), "planned")
     try:
@@ -78,7 +78,7 @@ def exit_code(document: dict[str, Any], detailed: bool) -> int:
 
 
 def run_plan(target: Target, selection: Selection, merchants_dir: Path, *, fmt: str,
-             out: Path | None, detailed: bool, parallelism: int, workers: int | None = None) -> int:
+             out: Path | None, detailed: bool, parallelism: int, workers: int | str | None = None) -> int:
     if fmt != "text":  # stdout stays machine-readable; people still see the target first
         say(f"Target: {target.name}", err=True)
     check_credentials(target, selection.chosen)

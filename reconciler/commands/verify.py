@@ -21,7 +21,7 @@ from reconciler.verify.runner import verify_fleet
 
 
 def read_reports(target: Target, selection: Selection, merchants_dir: Path, parallelism: int,
-                 workers: int | None) -> list[MerchantReport]:
+                 workers: int | str | None) -> list[MerchantReport]:
     progress = Progress(len(selection.chosen), "verified")
     try:
         return read_fleet_blocking(target, selection.all, selection.chosen, merchants_dir,
@@ -32,7 +32,7 @@ def read_reports(target: Target, selection: Selection, merchants_dir: Path, para
 
 
 def run_verify(target: Target, selection: Selection, merchants_dir: Path, *, fmt: str,
-               parallelism: int, workers: int | None = None) -> int:
+               parallelism: int, workers: int | str | None = None) -> int:
     if fmt == "json":  # stdout stays machine-readable; people still see the target first
         say(f"Target: {target.name}", err=True)
     check_credentials(target, selection.chosen)

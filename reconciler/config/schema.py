@@ -24,15 +24,16 @@ import re
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import fastjsonschema
-from jsonschema import Draft202012Validator, validators
-from jsonschema.exceptions import ValidationError, best_match
 
 from reconciler.config.catalog import hint
 from reconciler.config.problems import Problem
 from reconciler.config.yamldoc import DocPath, Located
+
+if TYPE_CHECKING:  # jsonschema is imported when a document is invalid (or a test asks)
+    from jsonschema.exceptions import ValidationError
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "merchant.schema.json"
 CREDENTIAL_FIELDS: tuple[DocPath, ...] = (  # in the order a merchant file lists them
@@ -49,7 +50,8 @@ _JSON_TYPES = {bool: "a boolean", int: "a number", float: "a number", str: "a st
                list: "a list", dict: "a mapping", type(None): "empty (null)"}
 
 
-def _anchored_pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[ValidationError]:
+def _anchored_pattern(validator: Any, pattern: str, instance: Any, schema: Any
+                      ) -> Iterator[ValidationError]:
     """`pattern` as editors read it, except that `$` does not accept a trailing newline.
 
     Python's `re.search` lets `^...$` match "value\n"; a newline smuggled into
@@ -58,10 +60,16 @@ def _anchored_pattern(validator: Any, pattern: str, instance: Any, schema: Any) 
     if not isinstance(instance, str):
         return
     if not re.search(pattern, instance) or (pattern.endswith("$") and instance.endswith("\n")):
+        from jsonschema.exceptions import ValidationError
+
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
-_Validator = validators.extend(Draft202012Validator, {"pattern": _anchored_pattern})
+@cache
+def _validator_class() -> Any:
+    from jsonschema import Draft202012Validator, validators
+
+    return validators.extend(Draft202012Validator, {"pattern": _anchored_pattern})
 
 
 @cache
@@ -71,21 +79,33 @@ def schema() -> dict[str, Any]:
 
 @cache
 def shape_validator() -> Any:
+    from jsonschema import Draft202012Validator
+
     Draft202012Validator.check_schema(schema())
-    return _Validator(_inlined({"$ref": "#/$defs/document"}))
+    return _validator_class()(_shape_schema())
 
 
 @cache
 def complete_validator() -> Any:
-    return _Validator(_inlined({"allOf": [
+    return _validator_class()(_complete_schema())
+
+
+@cache
+def _shape_schema() -> dict[str, Any]:
+    return _inlined({"$ref": "#/$defs/document"})
+
+
+@cache
+def _complete_schema() -> dict[str, Any]:
+    return _inlined({"allOf": [
         {"$ref": "#/$defs/document"}, {"$ref": "#/$defs/complete"},
-    ]}))
+    ]})
 
 
 @cache
 def _fast_validator(complete: bool) -> Any:
-    validator = complete_validator() if complete else shape_validator()
-    return fastjsonschema.compile(_fast_schema(validator.schema), use_default=False)
+    inlined = _complete_schema() if complete else _shape_schema()
+    return fastjsonschema.compile(_fast_schema(inlined), use_default=False)
 
 
 def _fast_schema(node: Any) -> Any:
@@ -142,6 +162,8 @@ def validate(doc: Located, *, complete: bool) -> list[Problem]:
 
 def _explain(error: ValidationError, doc: Located) -> Iterator[Problem]:
     if error.context:  # anyOf / oneOf: explain the branch that came closest
+        from jsonschema.exceptions import best_match
+
         yield from _explain(best_match(error.context), doc)
         return
     path = tuple(error.absolute_path)

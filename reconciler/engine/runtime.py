@@ -56,13 +56,13 @@ async def read_fleet(target: Target, merchants: list[DesiredState], chosen: list
 
 def read_fleet_blocking(target: Target, merchants: list[DesiredState], chosen: list[DesiredState],
                         merchants_dir: Path, fleet: Callable[..., Awaitable[list[R]]], *,
-                        parallelism: int, workers: int | None,
+                        parallelism: int, workers: int | str | None,
                         on_done: Callable[[R], None] | None = None,
                         on_progress: Callable[[int], None] | None = None) -> list[R]:
     """`read_fleet` from this process, or split across worker processes for a large fleet.
 
-    `workers` None lets `worker_count` decide (one per CPU for a large fleet
-    on a network target). `on_done` sees each result in a single process;
+    `workers`: None for one process, a number, or "auto" (see `worker_count`).
+    `on_done` sees each result in a single process;
     with workers, `on_progress` is told how many merchants are done instead.
     """
     from reconciler.engine.workers import read_fleet_in_workers, worker_count

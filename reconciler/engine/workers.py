@@ -45,13 +45,17 @@ def available_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def worker_count(requested: int | None, merchants: int, target: Target) -> int:
-    """Processes for a read of `merchants`: as asked, or one per CPU for a large fleet."""
-    if target.embedded or merchants < 2:
+AUTO = "auto"
+
+
+def worker_count(requested: int | str | None, merchants: int, target: Target) -> int:
+    """Processes for a read of `merchants`: one unless asked; `auto` is one per CPU for a
+    large fleet (at least MERCHANTS_PER_WORKER merchants each)."""
+    if target.embedded or merchants < 2 or requested is None:
         return 1
-    if requested is not None:
-        return max(1, min(requested, merchants))
-    return max(1, min(available_cpus(), merchants // MERCHANTS_PER_WORKER))
+    if requested == AUTO:
+        return max(1, min(available_cpus(), merchants // MERCHANTS_PER_WORKER))
+    return max(1, min(int(requested), merchants))
 
 
 def partition(groups: Sequence[Sequence[int]], parts: int) -> list[list[int]]:

@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, quote, urlencode
 
 import httpx
 
+from reconciler.http import urls
 from reconciler.secrets import redactor
 
 # Never part of the signed string (docs/providers/tiktok_shop.md).
@@ -78,9 +79,7 @@ class TikTokAuth(httpx.Auth):
         body = b"" if multipart else request.content
         sign = tiktok_sign(self._app_secret, self.signed_path(url), params, body)
         params.append(("sign", sign))
-        # One parse of the finished URL (httpx re-parses on every copy).
-        origin = str(url).partition("?")[0]
-        request.url = httpx.URL(f"{origin}?{urlencode(params, quote_via=quote)}")
+        request.url = urls.with_query(url, urlencode(params, quote_via=quote))
         request.headers["x-tts-access-token"] = self._access_token
         yield request
 

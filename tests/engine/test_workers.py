@@ -48,12 +48,13 @@ def test_parallelism_is_shared_not_multiplied() -> None:
     assert shares(1, 2) == [1, 1]  # every worker can make progress
 
 
-def test_worker_count_defaults_to_cpus_for_large_fleets_only(monkeypatch) -> None:
+def test_one_process_unless_asked_and_auto_means_cpus_for_large_fleets(monkeypatch) -> None:
     monkeypatch.setattr("reconciler.engine.workers.available_cpus", lambda: 4)
     network, embedded = FakeTarget(), FakeTarget(embedded=True)
-    assert worker_count(None, MERCHANTS_PER_WORKER - 1, network) == 1
-    assert worker_count(None, 2 * MERCHANTS_PER_WORKER, network) == 2
-    assert worker_count(None, 100 * MERCHANTS_PER_WORKER, network) == 4
+    assert worker_count(None, 100 * MERCHANTS_PER_WORKER, network) == 1
+    assert worker_count("auto", MERCHANTS_PER_WORKER - 1, network) == 1
+    assert worker_count("auto", 2 * MERCHANTS_PER_WORKER, network) == 2
+    assert worker_count("auto", 100 * MERCHANTS_PER_WORKER, network) == 4
     assert worker_count(3, 10, network) == 3
     assert worker_count(8, 2, network) == 2
     assert worker_count(4, 1000, embedded) == 1  # one in-process emulator owns its state

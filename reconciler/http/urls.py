@@ -1,0 +1,70 @@
+"""Request URLs built from a parsed base without parsing them again.
+
+httpx validates every URL character by character when it parses one, about
+40 microseconds each; a fleet plan builds five to seven URLs per merchant,
+all of them the base URL of a service (parsed and checked once) plus a path
+and a query this package wrote itself. `join` puts those pieces into the
+parsed base directly: the path is percent-encoded here the way httpx would
+encode it, and queries come from `urlencode`, already encoded.
+
+This reaches into httpx's parsed form (`URL._uri_reference`, a named
+tuple). `FAST` is set only if, on this httpx, that form exists and a sample
+built both ways gives the same URL; otherwise every URL is parsed the
+ordinary way, with the same result, only slower.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import httpx
+
+# RFC 3986 pchar plus "/": left as they are in a path, like httpx does; "%" is kept
+# so an already-encoded path is not encoded twice.
+_PATH_SAFE = "!$&'()*+,;=:@/%-._~"
+
+
+def _join_parsed(base: httpx.URL, path: str, query: str | None) -> httpx.URL:
+    ref = base._uri_reference  # type: ignore[attr-defined]
+    url = httpx.URL.__new__(httpx.URL)
+    url._uri_reference = ref._replace(  # type: ignore[attr-defined]
+        path=ref.path + quote(path, safe=_PATH_SAFE), query=query, fragment=None)
+    return url
+
+
+def _join_text(base: httpx.URL, path: str, query: str | None) -> httpx.URL:
+    text = str(base.copy_with(query=None, fragment=None)) + quote(path, safe=_PATH_SAFE)
+    return httpx.URL(text + ("?" + query if query else ""))
+
+
+def _fast_path_works() -> bool:
+    base = httpx.URL("https://shop.example.com:8443/admin/api")
+    samples = [("/orders/1", "a=1&b=%20x"), ("", None), ("/a b/ü", "sign=ab%2Fc")]
+    try:
+        return all(
+            str(_join_parsed(base, p, q)) == str(_join_text(base, p, q))
+            and _join_parsed(base, p, q).raw_path == _join_text(base, p, q).raw_path
+            for p, q in samples
+        )
+    except (AttributeError, TypeError, ValueError):
+        return False
+
+
+FAST = _fast_path_works()
+
+
+def join(base: httpx.URL, path: str = "", query: str | None = None) -> httpx.URL:
+    """`base` + `path` (encoded here) with `query` (already encoded, or None)."""
+    if not FAST or "/." in path:  # dot segments: let httpx normalize them as it always has
+        return _join_text(base, path, query or None)
+    return _join_parsed(base, path, query or None)
+
+
+def with_query(url: httpx.URL, query: str) -> httpx.URL:
+    """`url` with its query replaced by `query` (already encoded)."""
+    if FAST:
+        ref = url._uri_reference  # type: ignore[attr-defined]
+        copy = httpx.URL.__new__(httpx.URL)
+        copy._uri_reference = ref._replace(query=query or None)  # type: ignore[attr-defined]
+        return copy
+    return url.copy_with(query=query.encode("ascii") if query else None)
