@@ -8,7 +8,9 @@
 For each fleet size: generate the merchant files, time offline `validate`,
 serve the sandbox, then for each latency plan a sample sequentially and the
 whole fleet at the default parallelism and at 64. One more plan of the
-1,000-merchant fleet runs with the sandbox throttling.
+1,000-merchant fleet runs with the sandbox throttling. Last, the engine's
+own cost without a network (load, validate, diff, render) at up to 10,000
+merchants (`bench/engine.py`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import analysis, machine, report
+from bench.engine import measure_engine
 from bench.generate import sample_of, write_fleet
 from bench.measure import PlanRun, measure_plan, measure_validate
 from bench.sandbox import ServedSandbox, clean_env
@@ -34,6 +37,8 @@ OUT = ROOT / "bench" / "out"
 DOC = ROOT / "docs" / "performance.md"
 FULL_SIZES = (100, 1000, 5000)
 QUICK_SIZES = (100, 1000)
+ENGINE_SIZES = (1000, 5000, 10000)
+QUICK_ENGINE_SIZES = (1000, 5000)
 THROTTLE_SIZE = 1000
 THROTTLE_LATENCY_MS = 20
 
@@ -57,6 +62,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=900,
                         help="seconds one plan may take before it is stopped and reported")
     parser.add_argument("--no-throttle", action="store_true", help="skip the throttled run")
+    parser.add_argument("--engine-sizes", type=_numbers, default=None,
+                        help="fleet sizes for the offline engine measurement (default 1000,5000,10000)")
     parser.add_argument("--out", type=Path, default=DOC, help="the Markdown report to write")
     parser.add_argument("--work", type=Path, default=None,
                         help="keep generated fleets and logs here (default: a temporary directory)")
@@ -91,6 +98,16 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         results["fleets"].append(fleet)
         bench_fleet(results, fleet, args, work / f"fleet-{size}", size == throttle_size)
         results["bench_seconds"] = time.monotonic() - started
+    engine_sizes = args.engine_sizes or (QUICK_ENGINE_SIZES if args.quick else ENGINE_SIZES)
+    results["engine"] = []
+    for size in engine_sizes:
+        measured = measure_engine(size, work / "engine")
+        results["engine"].append(measured)
+        say(f"[engine {size} merchants] load {measured['load_seconds']:.2f} s, diff "
+            f"{measured['diff_all_seconds']:.2f} s, document {measured['document_seconds']:.2f} s, "
+            f"peak RSS {measured['peak_rss_mb']:.0f} MB")
+        checkpoint(results)
+    results["bench_seconds"] = time.monotonic() - started
     results["load_average_end"] = machine.load_average()
     return results
 

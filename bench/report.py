@@ -19,6 +19,7 @@ def render(results: dict[str, Any]) -> str:
         *(_fleet(results, size, [r for r in table if r.merchants == size])
           for size in results["sizes"]),
         _validate(results),
+        _engine(results),
         _throttle(results),
         _reading(results, table),
         _reproduce(),
@@ -135,6 +136,33 @@ def _validate(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _engine(results: dict[str, Any]) -> str:
+    runs = results.get("engine") or []
+    if not runs:
+        return ""
+    lines = [
+        "## Engine cost without a network",
+        "",
+        "`python -m bench.engine`: one process loads and validates every file, diffs each "
+        "merchant against an empty live state (every setting a change) and against the state "
+        "those changes produce (nothing left), then builds and prints the plan document. CPU "
+        "time per merchant; a flat column means linear cost.",
+        "",
+        "| Merchants | Load + validate | Diff (all changes) | Diff (converged) | Document | "
+        "Total | Changes | Left when converged | Peak RSS |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for run in runs:
+        n = run["merchants"]
+        stages = ("load_seconds", "diff_all_seconds", "diff_converged_seconds", "document_seconds")
+        per = [1e6 * run[stage] / n for stage in stages]
+        lines.append(
+            f"| {n:,} | {per[0]:.0f} µs | {per[1]:.0f} µs | {per[2]:.0f} µs | {per[3]:.0f} µs | "
+            f"{sum(per) / 1000:.2f} ms | {run['changes']:,} | {run['changes_left_when_converged']:,} | "
+            f"{run['peak_rss_mb']:.0f} MB |")
+    return "\n".join(lines)
+
+
 def _throttle(results: dict[str, Any]) -> str:
     run = results.get("throttle")
     if not run:
@@ -215,6 +243,7 @@ make bench                                  # 100, 1,000 and 5,000 merchants; wr
 .venv/bin/python -m bench.fleet --quick     # 100 and 1,000 merchants only
 .venv/bin/python -m bench.fleet --sizes 1000,2000 --latencies 20,50 --out /tmp/perf.md
 .venv/bin/python -m bench.fleet --report bench/out/fleet-latest.json   # re-render from raw numbers
+.venv/bin/python -m bench.engine --size 10000   # the offline engine stages alone, as JSON
 ```
 
 Raw numbers of every run are saved as JSON under `bench/out/` (not committed).

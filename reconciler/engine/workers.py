@@ -21,11 +21,9 @@ in order. Nothing else changes:
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import threading
 from collections.abc import Awaitable, Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -138,6 +136,11 @@ def read_fleet_in_workers(target: Target, merchants: list[DesiredState], chosen:
                           keys: Callable[[DesiredState], set[str]],
                           on_progress: Callable[[int], None] | None = None) -> list[R]:
     """`read_fleet` over `chosen` split across `workers` forked processes; results in order."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    import reconciler.http.pool  # noqa: F401  (imported once here, not once per worker)
+
     global _job
     parts = partition(affinity_groups(chosen, keys), workers)
     context = multiprocessing.get_context("fork")

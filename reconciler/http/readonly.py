@@ -11,7 +11,10 @@ HEAD and OPTIONS, plus an explicit allow-list of POSTs that only read:
                                               document is a `query`
 
 A GraphQL document is parsed with graphql-core; a mutation or subscription
-anywhere, or a document that does not parse, is a write.
+anywhere, or a document that does not parse, is a write. The package's own
+read documents (registered by the providers that send them, and each proven
+query-only by tests/http/test_http_readonly.py) are recognized by exact text,
+so a plan does not need to load the GraphQL parser at all.
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ import re
 from collections.abc import Awaitable, Callable
 
 import httpx
-from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 
 from reconciler.http.errors import ReadOnlyViolation
 
@@ -37,12 +39,28 @@ READ_POSTS: dict[str, tuple[re.Pattern[str], ...]] = {
 _GRAPHQL_PATH = re.compile(r"/graphql\.json$")
 
 
+_KNOWN_READS: set[str] = set()
+
+
+def register_read_queries(*documents: str) -> None:
+    """Declare GraphQL documents this package sends that only read (exact texts)."""
+    _KNOWN_READS.update(documents)
+
+
+def known_read_queries() -> frozenset[str]:
+    return frozenset(_KNOWN_READS)
+
+
 @functools.lru_cache(maxsize=256)
 def is_query_only(document: str) -> bool:
     """True when every operation in the GraphQL document is a query.
 
     Cached: a fleet sends the same few query texts for every merchant.
     """
+    if document in _KNOWN_READS:
+        return True
+    from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
+
     try:
         parsed = parse(document)
     except GraphQLError:

@@ -14,6 +14,7 @@ from typing import Any
 
 from reconciler.http.client import ServiceClient
 from reconciler.http.errors import NotFoundError, ValidationError
+from reconciler.http.readonly import register_read_queries
 from reconciler.model import Change, DesiredState, ServiceSnapshot
 from reconciler.providers.base import Provider
 
@@ -32,6 +33,8 @@ query ReconcilerOrders($first: Int!, $after: String, $query: String) {
   }
 }
 """
+register_read_queries(SHOP_QUERY, ORDERS_QUERY)  # sent on every plan; proven query-only by tests
+
 MAX_PAGE = 250  # Shopify's largest page
 
 

@@ -50,6 +50,9 @@ def results(*, throttle_errored: int = 0, wide_50ms_read: float = 2.4) -> dict[s
                                  "seconds_per_1000_files": 0.9},
                     "runs": runs}],
         "throttle": plan_run(1000, 20, 10, 9.0, throttle=True, errored=throttle_errored),
+        "engine": [{"merchants": 10000, "load_seconds": 8.0, "diff_all_seconds": 1.5,
+                    "diff_converged_seconds": 1.0, "document_seconds": 0.5, "changes": 130000,
+                    "changes_left_when_converged": 0, "document_bytes": 1, "peak_rss_mb": 600.0}],
     }
 
 
@@ -92,6 +95,7 @@ def test_markdown_report_shows_machine_targets_tables_and_failures() -> None:
     assert "**not met**" in text and "not measured" in text
     assert "fleet-00001: loop: HTTP 429" in text
     assert "make bench" in text
+    assert "| 10,000 | 800 µs | 150 µs | 100 µs | 50 µs | 1.10 ms | 130,000 | 0 | 600 MB |" in text
 
 
 def test_a_run_saved_without_phases_is_judged_on_its_wall_time() -> None:
@@ -112,3 +116,17 @@ def test_phase_timings_are_read_from_the_cli_log() -> None:
               "WARNING reconciler.http.loop: something\n"
               "INFO reconciler.timing: output seconds=0.120\n")
     assert phases(stderr) == {"load": 0.912, "read": 2.345, "output": 0.12}
+
+
+def test_engine_stages_on_a_small_fleet_converge(tmp_path) -> None:
+    from pathlib import Path
+
+    from bench.engine import run_stages
+    from bench.generate import write_fleet
+
+    profiles = Path(__file__).resolve().parents[2] / "merchants" / "profiles"
+    measured = run_stages(write_fleet(tmp_path / "fleet", 20, profiles))
+    assert measured["merchants"] == 20
+    assert measured["changes"] > 20 * 5  # every declared setting differs from an empty service
+    assert measured["changes_left_when_converged"] == 0
+    assert measured["document_bytes"] > 0

@@ -95,3 +95,25 @@ async def test_channel_guards_after_auth_whatever_the_caller(recorder):
         await http.send(http.build("GET", httpx.URL("https://l.test/webhooks"), b"", 1.0), Mutating())
     await http.send(http.build("GET", httpx.URL("https://l.test/webhooks"), b"", 1.0), httpx.Auth())
     assert len(recorder.seen) == 1
+
+
+def test_every_registered_read_query_parses_as_query_only() -> None:
+    """The provider documents trusted by exact text really are queries (checked with the parser)."""
+    from graphql import OperationDefinitionNode, OperationType, parse
+
+    import reconciler.providers.shopify  # noqa: F401  (registers its documents)
+    from reconciler.http.readonly import known_read_queries
+
+    documents = known_read_queries()
+    assert documents
+    for document in documents:
+        operations = [d for d in parse(document).definitions if isinstance(d, OperationDefinitionNode)]
+        assert operations and all(op.operation is OperationType.QUERY for op in operations)
+
+
+def test_a_registered_text_with_a_mutation_appended_is_parsed_and_refused() -> None:
+    from reconciler.http.readonly import known_read_queries
+
+    trusted = next(iter(known_read_queries()))
+    assert is_query_only(trusted)
+    assert not is_query_only(trusted + "\n" + MUTATION)
