@@ -54,16 +54,47 @@ def read_per_merchant_ms(run: dict[str, Any]) -> float:
     return 1000 * read_seconds(run) / run["merchants"]
 
 
+def median_run(runs: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The run with the median reading time (the lower middle one of an even count)."""
+    if not runs:
+        return None
+    ordered = sorted(runs, key=read_seconds)
+    return ordered[(len(ordered) - 1) // 2]
+
+
 @dataclass(frozen=True)
 class Row:
-    """One fleet size at one latency: sequential sample, default and wide parallelism."""
+    """One fleet size at one latency: sequential sample, default and wide parallelism.
+
+    Each configuration may have been run several times; a row shows and
+    judges its median run, and `spread` tells the range.
+    """
 
     merchants: int
     latency_ms: int
-    sequential: dict[str, Any] | None
-    default: dict[str, Any] | None
-    wide: dict[str, Any] | None
+    sequential_runs: list[dict[str, Any]]
+    default_runs: list[dict[str, Any]]
+    wide_runs: list[dict[str, Any]]
     path: int
+
+    @property
+    def sequential(self) -> dict[str, Any] | None:
+        return median_run(self.sequential_runs)
+
+    @property
+    def default(self) -> dict[str, Any] | None:
+        return median_run(self.default_runs)
+
+    @property
+    def wide(self) -> dict[str, Any] | None:
+        return median_run(self.wide_runs)
+
+    def spread(self, run: dict[str, Any]) -> list[dict[str, Any]]:
+        """All runs of the configuration `run` belongs to."""
+        for runs in (self.sequential_runs, self.default_runs, self.wide_runs):
+            if any(r is run for r in runs):
+                return runs
+        return [run]
 
     def bound(self, run: dict[str, Any] | None) -> float | None:
         if run is None:
@@ -107,17 +138,16 @@ def rows(results: dict[str, Any]) -> list[Row]:
             sequential = _pick(runs, parallelism=1)
             default = _pick(runs, parallelism=DEFAULT_PARALLELISM, merchants=fleet["merchants"])
             wide = _pick(runs, parallelism=WIDE_PARALLELISM, merchants=fleet["merchants"])
-            basis = wide or default or sequential
+            basis = median_run(wide) or median_run(default) or median_run(sequential)
             path = critical_path(basis) if basis else 1
             found.append(Row(fleet["merchants"], latency, sequential, default, wide, path))
     return found
 
 
-def _pick(runs: list[dict[str, Any]], *, parallelism: int, merchants: int | None = None):
-    for run in runs:
-        if run["parallelism"] == parallelism and (merchants is None or run["merchants"] == merchants):
-            return run
-    return None
+def _pick(runs: list[dict[str, Any]], *, parallelism: int, merchants: int | None = None
+          ) -> list[dict[str, Any]]:
+    return [run for run in runs if run["parallelism"] == parallelism
+            and (merchants is None or run["merchants"] == merchants)]
 
 
 def measured_path(results: dict[str, Any], merchants: int) -> float | None:
@@ -203,13 +233,14 @@ def fleet_runs(results: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _cpu_target(results: dict[str, Any]) -> Target:
     name = f"CLI CPU time under {TARGET_CPU_MS:g} ms per merchant for a fleet plan"
-    runs = fleet_runs(results)
+    runs = [run for row in rows(results) for run in (row.default, row.wide) if run]
     large = [r for r in runs if r["merchants"] >= 1000] or runs
     if not large:
         return Target(name, "not measured", None)
     worst = max(large, key=lambda r: r["cli_cpu_ms_per_merchant"])
-    text = (f"{worst['cli_cpu_ms_per_merchant']:.2f} ms per merchant (worst plan of "
-            f"{worst['merchants']:,} merchants, parallelism {worst['parallelism']})")
+    text = (f"{worst['cli_cpu_ms_per_merchant']:.2f} ms per merchant (worst median plan of "
+            f"{worst['merchants']:,} merchants: {worst['latency_ms']} ms, parallelism "
+            f"{worst['parallelism']})")
     return Target(name, text, worst["cli_cpu_ms_per_merchant"] < TARGET_CPU_MS)
 
 

@@ -40,6 +40,7 @@ QUICK_SIZES = (100, 1000)
 ENGINE_SIZES = (1000, 5000, 10000)
 QUICK_ENGINE_SIZES = (1000, 5000)
 THROTTLE_SIZE = 1000
+REPEAT_UP_TO = 1000  # plans of larger fleets run once: each takes a while
 THROTTLE_LATENCY_MS = 20
 
 
@@ -59,6 +60,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--sizes", type=_numbers, help="fleet sizes, e.g. 100,1000,5000")
     parser.add_argument("--latencies", type=_numbers, default=(20, 50), help="ms, e.g. 20,50")
     parser.add_argument("--sample", type=int, default=50, help="merchants planned at parallelism 1")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs of each plan of up to 1,000 merchants (median reported); "
+                             "larger fleets run once")
     parser.add_argument("--timeout", type=float, default=900,
                         help="seconds one plan may take before it is stopped and reported")
     parser.add_argument("--no-throttle", action="store_true", help="skip the throttled run")
@@ -138,11 +142,12 @@ def bench_fleet(results: dict[str, Any], fleet: dict[str, Any], args: argparse.N
                      (merchants, size, analysis.DEFAULT_PARALLELISM),
                      (merchants, size, analysis.WIDE_PARALLELISM))
             for directory, count, parallelism in plans:
-                measured = measure_plan(sandbox, directory, count, latency_ms=latency,
-                                        parallelism=parallelism, timeout=args.timeout)
-                fleet["runs"].append(measured.to_json())
-                say(_line(measured))
-                checkpoint(results)
+                for _ in range(max(1, args.repeat) if count <= REPEAT_UP_TO else 1):
+                    measured = measure_plan(sandbox, directory, count, latency_ms=latency,
+                                            parallelism=parallelism, timeout=args.timeout)
+                    fleet["runs"].append(measured.to_json())
+                    say(_line(measured))
+                    checkpoint(results)
         if with_throttle:
             measured = measure_plan(sandbox, merchants, size, latency_ms=THROTTLE_LATENCY_MS,
                                     parallelism=analysis.DEFAULT_PARALLELISM, throttle=True,
