@@ -46,6 +46,7 @@ CREDENTIAL_FIELDS: tuple[DocPath, ...] = (  # in the order a merchant file lists
 )
 # Vendor token prefixes that must never sit in a merchant file, whatever the key.
 _TOKEN_LOOKING = re.compile(r"\b(shpat|shpca|shppa|shpss|sk_live|sk_test)_[A-Za-z0-9]{8,}")
+_TOKEN_PREFILTER = re.compile(r"(shpat|shpca|shppa|shpss|sk_live|sk_test)_[A-Za-z0-9]{8,}")
 _JSON_TYPES = {bool: "a boolean", int: "a number", float: "a number", str: "a string",
                list: "a list", dict: "a mapping", type(None): "empty (null)"}
 
@@ -203,6 +204,11 @@ def _credential_problem(path: DocPath, value: Any, doc: Located) -> Problem:
 
 def _token_looking_values(doc: Located) -> Iterator[Problem]:
     """Credential-looking text in any other field (a token pasted into evidence, say)."""
+    # Nearly every file has none: one search over the document's repr (every value's
+    # [A-Za-z0-9_] runs appear in it verbatim; the prefilter ignores word boundaries,
+    # which escapes could shift) rules that out before walking each value.
+    if not _TOKEN_PREFILTER.search(repr(doc.data)):
+        return
     stack: list[tuple[DocPath, Any]] = [((), doc.data)]
     while stack:
         path, value = stack.pop()

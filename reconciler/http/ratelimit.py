@@ -52,6 +52,11 @@ class TokenBucket:
         self._updated = now
 
     async def acquire(self) -> None:
+        if not self._lock.locked():  # nobody waiting: take a token without queueing
+            self._refill()
+            if self._tokens >= 1:
+                self._tokens -= 1
+                return
         # Holding the lock while sleeping keeps the queue fair (first come, first served).
         async with self._lock:
             self._refill()
