@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint demo bench clean
+.PHONY: install test lint demo bench schema clean
 
 install: $(STAMP)
 
@@ -24,6 +24,9 @@ demo: install
 
 bench: install
 	$(BIN)/python -m bench.fleet
+
+schema: install  # regenerate the fast validators after editing schemas/merchant.schema.json
+	$(BIN)/python -c "from reconciler.config.schema import generate; print(*generate(), sep='\n')"
 
 clean:
 	rm -rf .reconciler build *.egg-info

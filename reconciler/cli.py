@@ -123,10 +123,11 @@ def workers_option(func):
 
 def guarded(run) -> None:
     """Run a command body: clean one-line errors, exit codes as returned."""
-    from reconciler.commands.common import CommandError, configure_logging
+    from reconciler.commands.common import CommandError, configure_logging, tune_collector
     from reconciler.secrets import MissingSecretError, redactor
 
     configure_logging(os.environ.get("RECONCILER_LOG", "warning"))
+    tune_collector()
     try:
         code = run()
     except (CommandError, MissingSecretError) as exc:

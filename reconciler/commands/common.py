@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 import time
@@ -35,6 +36,12 @@ def load_selection(merchants_dir: Path, include: Iterable[str] = (), exclude: It
     result = load_merchants(merchants_dir)
     timing.info("load files=%d seconds=%.3f", len(result.merchants),
                 time.perf_counter() - started)
+    # The loaded fleet lives until the process exits: keep the cyclic garbage
+    # collector from walking it again on every collection of the run (on a
+    # 1,000-merchant plan that walking was about a seventh of the CPU time).
+    # Cyclic garbage made so far is collected first, so nothing unreachable is kept.
+    gc.collect()
+    gc.freeze()
     if result.problems:
         for problem in result.problems:
             click.echo(problem.format(), err=True)
@@ -95,6 +102,13 @@ class RedactingFilter(logging.Filter):
         record.msg = redactor.redact(record.getMessage())
         record.args = ()
         return True
+
+
+def tune_collector() -> None:
+    """Collect young objects less often: a run allocates many short-lived objects per
+    request and few cycles, and each collection of the young generation costs the same
+    whether it finds garbage or not."""
+    gc.set_threshold(10_000, *gc.get_threshold()[1:])
 
 
 def configure_logging(spec: str) -> None:

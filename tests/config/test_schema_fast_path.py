@@ -94,3 +94,26 @@ def test_a_final_newline_is_refused_even_where_the_pattern_could_consume_it() ->
     with pytest.raises(fastjsonschema.JsonSchemaException):
         strict("value\n")
     strict("value")
+
+
+def test_the_shipped_validators_were_generated_from_this_schema() -> None:
+    """Editing schemas/merchant.schema.json without `make schema` fails here (the run
+    would still be correct, compiling the validators at start-up, only slower)."""
+    from reconciler.config.generated import complete, shape
+
+    assert shape.SCHEMA_SHA256 == complete.SCHEMA_SHA256 == schema.schema_digest()
+    assert schema._fast_validator(False) is shape.validate
+    assert schema._fast_validator(True) is complete.validate
+
+
+def test_a_stale_generated_validator_is_not_used(monkeypatch) -> None:
+    monkeypatch.setattr(schema, "schema_digest", lambda: "0" * 64)
+    schema._fast_validator.cache_clear()
+    try:
+        from reconciler.config.generated import shape
+
+        compiled = schema._fast_validator(False)
+        assert compiled is not shape.validate
+        _agree({"slug": "acme\n"}, complete=False)
+    finally:
+        schema._fast_validator.cache_clear()

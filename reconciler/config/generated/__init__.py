@@ -1,0 +1,1 @@
+"""Validators generated from schemas/merchant.schema.json (see reconciler/config/schema.py)."""
