@@ -17,7 +17,7 @@ from reconciler.commands.common import (
 from reconciler.engine import exitcodes
 from reconciler.engine.document import build_document
 from reconciler.engine.plan import MerchantPlan, plan_fleet
-from reconciler.engine.runtime import read_fleet, read_fleet_blocking
+from reconciler.engine.runtime import load_client_stack, read_fleet, read_fleet_blocking
 from reconciler.output.jsonout import pretty
 from reconciler.output.markdown import render_markdown
 from reconciler.output.text import render_plan, use_color
@@ -82,6 +82,7 @@ def run_plan(target: Target, selection: Selection, merchants_dir: Path, *, fmt: 
     if fmt != "text":  # stdout stays machine-readable; people still see the target first
         say(f"Target: {target.name}", err=True)
     check_credentials(target, selection.chosen)
+    load_client_stack(target)
     started = time.perf_counter()
     plans = read_plans(target, selection, merchants_dir, parallelism, workers)
     timing.info("read merchants=%d parallelism=%d seconds=%.3f", len(plans), parallelism,

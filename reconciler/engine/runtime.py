@@ -31,6 +31,19 @@ def run(main: Coroutine[Any, Any, R]) -> R:
         return runner.run(main)
 
 
+def load_client_stack(target: Target) -> None:
+    """Import what talking to `target` needs (the HTTP stack; the emulator when embedded).
+
+    Done once before a run's first request, so the time a run spends reading
+    is spent reading, and forked workers inherit the modules instead of each
+    importing them.
+    """
+    import reconciler.http.pool  # noqa: F401
+
+    if target.embedded:
+        import reconciler.sandbox  # noqa: F401
+
+
 @contextlib.asynccontextmanager
 async def client_pool(target: Target, merchants: list[DesiredState], merchants_dir: Path, *,
                       read_only: bool) -> AsyncIterator:

@@ -139,8 +139,9 @@ def read_fleet_in_workers(target: Target, merchants: list[DesiredState], chosen:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    import reconciler.http.pool  # noqa: F401  (imported once here, not once per worker)
+    from reconciler.engine.runtime import load_client_stack
 
+    load_client_stack(target)  # imported once here, not once per worker
     global _job
     parts = partition(affinity_groups(chosen, keys), workers)
     context = multiprocessing.get_context("fork")
