@@ -72,11 +72,16 @@ def _machine(results: dict[str, Any]) -> str:
 | OS | {m['os']} |
 | Date | {results['date']} |
 | Load average (1 min) at start / end | {_load(m.get('load_average'))} / {_load(results.get('load_average_end'))} |
+| CPU per event-loop wake-up from idle | {_wakeup(m.get('wakeup_cpu_us'))} |
 
 The CLI and the sandbox share these cores; the sandbox is one Python process.
 A load average above the core count means other work shared the machine
 during the run, and every time above is longer than on an idle machine.
 """
+
+
+def _wakeup(value: float | None) -> str:
+    return "not measured" if value is None else f"{value:.0f} µs"
 
 
 def _load(value: float | None) -> str:
@@ -210,6 +215,24 @@ def _reading(results: dict[str, Any], table: list[Row]) -> str:
             f"{worst['parallelism']}). Time spent computing is time the event loop is not "
             f"sending requests, so no parallelism can approach the latency bound."
         )
+    wakeup = results["machine"].get("wakeup_cpu_us")
+    for row in table:
+        default, wide = row.default, row.wide
+        if not (default and wide and row.merchants >= 1000):
+            continue
+        if default["cli_cpu_ms_per_merchant"] > 1.2 * wide["cli_cpu_ms_per_merchant"]:
+            notes.append(
+                f"- The same plan costs more CPU the more the CLI waits: {row.merchants:,} merchants at "
+                f"{row.latency_ms} ms take {default['cli_cpu_ms_per_merchant']:.2f} ms of CPU per "
+                f"merchant at parallelism {default['parallelism']} (busy "
+                f"{default['cli_cpu_seconds'] / default['wall_seconds']:.0%} of the time) and "
+                f"{wide['cli_cpu_ms_per_merchant']:.2f} ms at parallelism {wide['parallelism']} (busy "
+                f"{wide['cli_cpu_seconds'] / wide['wall_seconds']:.0%}). The requests and the work "
+                f"per request are the same; a process that sleeps between answers wakes up for "
+                f"them one by one, and each wake-up from idle costs CPU before any work"
+                + (f" ({wakeup:.0f} µs on this machine, measured with an otherwise idle event loop)."
+                   if wakeup else ".")
+            )
     busy = [r for r in analysis.fleet_runs(results)
             if r["wall_seconds"] and r["sandbox_cpu_seconds"] / r["wall_seconds"] >= 0.8]
     if busy:

@@ -42,7 +42,7 @@ def results(*, throttle_errored: int = 0, wide_50ms_read: float = 2.4) -> dict[s
     return {
         "date": "2026-11-26 12:00 UTC", "mode": "quick", "bench_seconds": 300.0,
         "machine": {"cpu": "Test CPU", "cores": 2, "memory_gb": 8.0, "python": "3.11.7",
-                    "os": "Linux"},
+                    "os": "Linux", "wakeup_cpu_us": 57.0},
         "sizes": [1000], "latencies": [20, 50], "sample": 50,
         "fleets": [{"merchants": 1000, "sandbox_startup_seconds": 3.0,
                     "validate": {"files": 1000, "wall_seconds": 0.9, "cpu_seconds": 0.8,
@@ -141,3 +141,14 @@ def test_repeated_runs_are_judged_by_their_median_and_shown_with_their_range() -
     assert verdicts(document)["CLI CPU time under 5 ms per merchant for a fleet plan"] is True
     text = report.render(document)
     assert "| 50 ms | 64 | 1,000 | 3 (2.00–5.00 s) | 3.90 s |" in text
+
+
+def test_cpu_that_grows_with_waiting_is_explained_with_the_wakeup_cost() -> None:
+    document = results()
+    for run in document["fleets"][0]["runs"]:
+        if run["latency_ms"] == 50 and run["parallelism"] == 10:
+            run["cli_cpu_seconds"], run["cli_cpu_ms_per_merchant"] = 6.0, 6.0
+    text = report.render(document)
+    assert "| CPU per event-loop wake-up from idle | 57 µs |" in text
+    assert "1,000 merchants at 50 ms take 6.00 ms of CPU per merchant at parallelism 10" in text
+    assert "(57 µs on this machine" in text
