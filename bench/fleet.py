@@ -113,6 +113,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         checkpoint(results)
     results["bench_seconds"] = time.monotonic() - started
     results["load_average_end"] = machine.load_average()
+    results["probe_ms_end"] = machine.speed_probe_ms()
     return results
 
 

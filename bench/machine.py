@@ -39,7 +39,30 @@ def describe() -> dict[str, Any]:
         "os": f"{platform.system()} {platform.release()}",
         "load_average": load_average(),
         "wakeup_cpu_us": wakeup_cpu_us(),
+        "probe_ms": speed_probe_ms(),
     }
+
+
+def speed_probe_ms() -> float:
+    """CPU milliseconds for a fixed piece of pure-Python work (JSON round trips).
+
+    Taken at the start and at the end of a run: on a shared or virtual
+    machine the same code runs at different speeds at different times, and
+    two different probes say the run's numbers moved with the machine.
+    """
+    import json
+
+    document = {"merchants": [{"merchant": f"m-{i}", "changes": [{"address": "a.b.c", "before": None,
+                                                                  "after": i}] * 5}
+                              for i in range(200)]}
+    def once() -> float:
+        started = resource.getrusage(resource.RUSAGE_SELF)
+        for _ in range(40):
+            json.loads(json.dumps(document, indent=2))
+        ended = resource.getrusage(resource.RUSAGE_SELF)
+        return (ended.ru_utime + ended.ru_stime) - (started.ru_utime + started.ru_stime)
+
+    return round(1000 * min(once() for _ in range(3)), 1)  # the least disturbed of three
 
 
 def wakeup_cpu_us(wakeups: int = 1000, sleep_seconds: float = 0.002) -> float:

@@ -73,11 +73,19 @@ def _machine(results: dict[str, Any]) -> str:
 | Date | {results['date']} |
 | Load average (1 min) at start / end | {_load(m.get('load_average'))} / {_load(results.get('load_average_end'))} |
 | CPU per event-loop wake-up from idle | {_wakeup(m.get('wakeup_cpu_us'))} |
+| Speed probe (fixed Python work, CPU ms) at start / end | {_probe(m.get('probe_ms'))} / {_probe(results.get('probe_ms_end'))} |
 
 The CLI and the sandbox share these cores; the sandbox is one Python process.
 A load average above the core count means other work shared the machine
-during the run, and every time above is longer than on an idle machine.
+during the run, and every time above is longer than on an idle machine. The
+speed probe runs the same fixed work at the start and the end: when the two
+differ, the machine itself ran faster or slower during the run, and so did
+everything measured in it.
 """
+
+
+def _probe(value: float | None) -> str:
+    return "not measured" if value is None else f"{value:.0f}"
 
 
 def _wakeup(value: float | None) -> str:
