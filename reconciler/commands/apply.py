@@ -18,7 +18,7 @@ from reconciler.commands.common import (
     say,
     stdout_is_tty,
 )
-from reconciler.commands.plan import compute_plans, plan_document
+from reconciler.commands.plan import plan_document, read_plans
 from reconciler.engine import exitcodes
 from reconciler.engine.apply import MerchantReport, apply_fleet
 from reconciler.engine.document import FORMAT_VERSION, checksum
@@ -133,8 +133,8 @@ def _locked_apply(target: Target, selection: Selection, merchants_dir: Path,
         return exitcodes.REFUSED
     chosen = [m for m in selection.chosen if m.slug not in locks.refused]
     _warn_in_flight(target)
-    plans = run(compute_plans(target, Selection(selection.all, chosen), merchants_dir,
-                                      parallelism, verb="read"))
+    plans = read_plans(target, Selection(selection.all, chosen), merchants_dir, parallelism,
+                       verb="read")
     document = plan_document(target, plans)
     say(render_plan(document, color=use_color(stdout_is_tty())))
     if reviewed is not None and document["checksum"] != reviewed["checksum"]:

@@ -133,6 +133,23 @@ def configure_logging(spec: str) -> None:
 timing = logging.getLogger("reconciler.timing")
 
 
+def read_with_progress(target: Target, selection: Selection, merchants_dir: Path, fleet, *,
+                       verb: str, parallelism: int, workers: int | str | None = None) -> list:
+    """Run a read-only fleet function (plan, verify) over the selection, counting on stderr.
+
+    In this process, or in worker processes when `workers` asks for them.
+    """
+    from reconciler.engine.runtime import read_fleet_blocking
+
+    progress = Progress(len(selection.chosen), verb)
+    try:
+        return read_fleet_blocking(target, selection.all, selection.chosen, merchants_dir, fleet,
+                                   parallelism=parallelism, workers=workers,
+                                   on_done=progress.tick, on_progress=progress.advance_to)
+    finally:
+        progress.close()
+
+
 class Progress:
     """A one-line counter on stderr for fleet runs on a terminal."""
 

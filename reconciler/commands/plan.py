@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.commands.common import (
-    Progress,
     Selection,
     check_credentials,
+    read_with_progress,
     say,
     stdout_is_tty,
     timing,
@@ -17,33 +17,18 @@ from reconciler.commands.common import (
 from reconciler.engine import exitcodes
 from reconciler.engine.document import build_document
 from reconciler.engine.plan import MerchantPlan, plan_fleet
-from reconciler.engine.runtime import load_client_stack, read_fleet, read_fleet_blocking
+from reconciler.engine.runtime import load_client_stack
 from reconciler.output.jsonout import pretty
 from reconciler.output.markdown import render_markdown
 from reconciler.output.text import render_plan, use_color
 from reconciler.targets import Target
 
 
-async def compute_plans(target: Target, selection: Selection, merchants_dir: Path,
-                        parallelism: int, verb: str = "planned") -> list[MerchantPlan]:
-    progress = Progress(len(selection.chosen), verb)
-    try:
-        return await read_fleet(target, selection.all, selection.chosen, merchants_dir, plan_fleet,
-                                parallelism=parallelism, on_done=progress.tick)
-    finally:
-        progress.close()
-
-
 def read_plans(target: Target, selection: Selection, merchants_dir: Path, parallelism: int,
-               workers: int | str | None) -> list[MerchantPlan]:
+               workers: int | str | None = None, verb: str = "planned") -> list[MerchantPlan]:
     """Plans for the selection, read by this process or by worker processes."""
-    progress = Progress(len(selection.chosen), "planned")
-    try:
-        return read_fleet_blocking(target, selection.all, selection.chosen, merchants_dir,
-                                   plan_fleet, parallelism=parallelism, workers=workers,
-                                   on_done=progress.tick, on_progress=progress.advance_to)
-    finally:
-        progress.close()
+    return read_with_progress(target, selection, merchants_dir, plan_fleet, verb=verb,
+                              parallelism=parallelism, workers=workers)
 
 
 def plan_document(target: Target, plans: list[MerchantPlan]) -> dict[str, Any]:

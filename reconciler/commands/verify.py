@@ -6,29 +6,16 @@ from pathlib import Path
 
 from reconciler.commands.common import (
     CommandError,
-    Progress,
     Selection,
     check_credentials,
+    read_with_progress,
     say,
 )
 from reconciler.engine.plan import error_text
-from reconciler.engine.runtime import read_fleet_blocking
 from reconciler.output.jsonout import pretty
 from reconciler.targets import Target
 from reconciler.verify.report import document, render_text
-from reconciler.verify.results import MerchantReport
 from reconciler.verify.runner import verify_fleet
-
-
-def read_reports(target: Target, selection: Selection, merchants_dir: Path, parallelism: int,
-                 workers: int | str | None) -> list[MerchantReport]:
-    progress = Progress(len(selection.chosen), "verified")
-    try:
-        return read_fleet_blocking(target, selection.all, selection.chosen, merchants_dir,
-                                   verify_fleet, parallelism=parallelism, workers=workers,
-                                   on_done=progress.tick, on_progress=progress.advance_to)
-    finally:
-        progress.close()
 
 
 def run_verify(target: Target, selection: Selection, merchants_dir: Path, *, fmt: str,
@@ -37,7 +24,8 @@ def run_verify(target: Target, selection: Selection, merchants_dir: Path, *, fmt
         say(f"Target: {target.name}", err=True)
     check_credentials(target, selection.chosen)
     try:
-        reports = read_reports(target, selection, merchants_dir, parallelism, workers)
+        reports = read_with_progress(target, selection, merchants_dir, verify_fleet,
+                                     verb="verified", parallelism=parallelism, workers=workers)
     except (ValueError, OSError) as exc:  # e.g. a bad sandbox scenario selection or state file
         raise CommandError(error_text(exc)) from None
     if fmt == "json":

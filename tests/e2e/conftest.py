@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -122,13 +123,19 @@ def stop(sandbox: Sandbox) -> None:
             pipe.close()
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[Sandbox]:
-    sandbox = start_sandbox(tmp_path)
+@contextlib.contextmanager
+def serving(sandbox: Sandbox) -> Iterator[Sandbox]:
+    """`sandbox` for the length of a `with` block (a fixture's yield), stopped after."""
     try:
         yield sandbox
     finally:
         stop(sandbox)
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Sandbox]:
+    with serving(start_sandbox(tmp_path)) as sandbox:
+        yield sandbox
 
 
 def write_fleet(directory: Path, count: int, *, prefix: str = "fleet") -> list[str]:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.conftest import Sandbox, start_sandbox, stop, write_fleet
+from tests.e2e.conftest import Sandbox, serving, start_sandbox, write_fleet
 
 FLEET = 24
 
@@ -21,11 +21,8 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     root = tmp_path_factory.mktemp("workers")
     source = root / "source"
     write_fleet(source, FLEET)
-    sandbox = start_sandbox(root / "served", merchants_src=source)
-    try:
+    with serving(start_sandbox(root / "served", merchants_src=source)) as sandbox:
         yield sandbox
-    finally:
-        stop(sandbox)
 
 
 def test_plan_from_three_workers_equals_the_single_process_plan(fleet: Sandbox) -> None:

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 from reconciler.cli import cli
 from reconciler.config import LoadResult, load_merchants
-from tests.e2e.conftest import SHIPPED, Sandbox, start_logged_sandbox, stop
+from tests.e2e.conftest import SHIPPED, Sandbox, serving, start_logged_sandbox
 from tests.hardening.conftest import PROBLEM_LINE, run_checked
 
 MERCHANT = (SHIPPED / "bright-basics.yaml").read_text(encoding="utf-8")
@@ -308,11 +308,8 @@ HOSTILE_FILES = {
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    sandbox = start_logged_sandbox(tmp_path_factory.mktemp("hostile"))
-    try:
+    with serving(start_logged_sandbox(tmp_path_factory.mktemp("hostile"))) as sandbox:
         yield sandbox
-    finally:
-        stop(sandbox)
 
 
 @pytest.mark.parametrize("name", HOSTILE_FILES)

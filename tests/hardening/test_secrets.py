@@ -22,7 +22,7 @@ from click.testing import CliRunner
 
 from reconciler.cli import cli
 from reconciler.config import load_merchants
-from tests.e2e.conftest import SHIPPED, Sandbox, start_logged_sandbox, stop
+from tests.e2e.conftest import SHIPPED, Sandbox, serving, start_logged_sandbox
 from tests.hardening.conftest import files_text, run_checked
 
 MARK = "7f3a9"  # every canary ends with it; it appears in nothing else
@@ -65,10 +65,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
                                    RECONCILER_LOG="debug", RECONCILER_HTTP_TIMEOUT="2",
                                    RECONCILER_RETRY_ATTEMPTS="3", RECONCILER_RETRY_SECONDS="3",
                                    **CANARIES)
-    try:
+    with serving(sandbox):
         yield sandbox
-    finally:
-        stop(sandbox)
 
 
 def cli_with(sandbox: Sandbox, **env: str) -> Sandbox:

@@ -24,7 +24,7 @@ from reconciler.http.pool import ClientPool
 from reconciler.http.wire import AiohttpTransport
 from reconciler.model import SERVICES
 from reconciler.targets import LIVE_ENDPOINTS, TargetError, resolve_target
-from tests.e2e.conftest import Sandbox, start_logged_sandbox, stop
+from tests.e2e.conftest import Sandbox, serving, start_logged_sandbox
 from tests.hardening.conftest import PROBLEM_LINE, run_checked
 from tests.hardening.test_hostile_input import MERCHANT, validate, with_setting
 from tests.hardening.test_secrets import NetworkAttempts
@@ -150,11 +150,8 @@ def test_live_targets_verify_tls() -> None:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    sandbox = start_logged_sandbox(tmp_path_factory.mktemp("trust"))
-    try:
+    with serving(start_logged_sandbox(tmp_path_factory.mktemp("trust"))) as sandbox:
         yield sandbox
-    finally:
-        stop(sandbox)
 
 
 @pytest.fixture(scope="module")
