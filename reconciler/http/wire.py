@@ -1,113 +1,304 @@
-"""The network transport under every httpx client that talks to a real socket.
+"""The network transport under every channel that talks to a real socket.
 
 httpx stays the API the rest of the package is written against (requests,
-auth flows, event hooks, responses, the in-process ASGI transport), but its
-default transport (httpcore over anyio and h11) costs more than a
-millisecond of CPU per request on a fleet plan: more than the request's
-latency budget when one process plans thousands of merchants. aiohttp's
-connection pool and C HTTP parser do the same work for a fraction of that
-(see docs/performance.md), so the bytes go over aiohttp.
+auth flows, responses, the in-process ASGI transport), but its default
+transport (httpcore over anyio and h11) costs more than a millisecond of
+CPU per request on a fleet plan, and a general-purpose client (aiohttp)
+still spends most of its time on features these APIs never use. What the
+four services need is small: HTTP/1.1 keep-alive connections to a handful
+of hosts, one request at a time per connection, small JSON answers read
+whole. This module does exactly that on asyncio, with httptools (llhttp,
+the C parser behind Node.js) parsing the answers, at a fraction of the
+cost (see docs/performance.md).
 
-What this adapter guarantees, beyond moving bytes:
+What it guarantees, beyond moving bytes:
 
-- The URL is sent exactly as httpx built (and TikTok's auth flow signed) it:
-  aiohttp is told the URL is already encoded, so nothing is re-quoted.
+- The request target is sent exactly as httpx built (and TikTok's auth flow
+  signed) it: `request.url.raw_path`, byte for byte, nothing re-quoted.
 - Failures come back as httpx's exception types, split the way the retry
-  logic needs them: `ConnectError`/`ConnectTimeout` only when the request
-  never reached the service (safe to retry even a create), read and
-  protocol errors when it may have been acted on.
+  logic needs them: `ConnectError`/`ConnectTimeout`/`PoolTimeout` only when
+  the request never left this process (safe to retry even a create), read
+  and protocol errors once it may have been acted on.
 - No cookie is kept between requests (merchants share connections, never
   state), no proxy or netrc is read from the environment, redirects are
   not followed, and the body is handed back undecoded for httpx to decode.
-- Responses are read whole: every vendor answer is a small JSON document.
+- A header that would split the request (CR, LF or NUL) is refused before
+  anything is sent.
+- A connection is reused only after an answer was read completely and the
+  service allowed keep-alive; a connection whose request was cancelled,
+  timed out or failed is closed, never handed to the next merchant.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ssl
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections import deque
+from typing import Any
 
-import aiohttp
+import httptools
 import httpx
-import yarl
+
+class _Failure(Exception):
+    """Why a connection failed mid-exchange, before it is mapped to an httpx error."""
+
+    def __init__(self, kind: type[httpx.TransportError], message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
-@contextmanager
-def _as_httpx_errors(request: httpx.Request) -> Iterator[None]:
-    """Re-raise aiohttp's failures as the httpx exception a caller can act on."""
-    try:
-        yield
-    except aiohttp.ConnectionTimeoutError as exc:  # no connection was made in time
-        raise httpx.ConnectTimeout(str(exc) or "connect timed out", request=request) from None
-    except aiohttp.ServerTimeoutError as exc:  # sent; the answer did not come in time
-        raise httpx.ReadTimeout(str(exc) or "read timed out", request=request) from None
-    except aiohttp.ClientConnectorError as exc:  # refused, unresolvable, TLS handshake failed
-        raise httpx.ConnectError(str(exc), request=request) from None
-    except aiohttp.ServerDisconnectedError:
-        raise httpx.RemoteProtocolError(
-            "server disconnected without sending a complete response", request=request
-        ) from None
-    except aiohttp.ClientResponseError as exc:  # the answer was not valid HTTP
-        raise httpx.RemoteProtocolError(f"invalid response: {exc.message}", request=request) from None
-    except aiohttp.ClientPayloadError as exc:
-        raise httpx.ReadError(f"incomplete response body: {exc}", request=request) from None
-    except (aiohttp.ClientConnectionError, OSError) as exc:  # reset mid-request and the like
-        raise httpx.ReadError(str(exc) or type(exc).__name__, request=request) from None
+class _Connection(asyncio.Protocol):
+    """One HTTP/1.1 connection: one exchange at a time, parsed by httptools."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._transport: asyncio.Transport | None = None
+        self._parser: Any = None
+        self._waiter: asyncio.Future[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._read_timeout: float | None = None
+        self.closed = False
+        self.keep_alive = False
+        self.status = 0
+        self.reason = b""
+        self.headers: list[tuple[bytes, bytes]] = []
+        self._body: list[bytes] = []
+        self._headers_done = False
+
+    # asyncio.Protocol
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport  # type: ignore[assignment]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self._cancel_timer()
+        if self._waiter is not None and not self._waiter.done():
+            if self._headers_done:
+                self._fail(httpx.ReadError, "connection closed before the answer's body was complete")
+            else:
+                self._fail(httpx.RemoteProtocolError,
+                           "server disconnected without sending a complete response")
+
+    def data_received(self, data: bytes) -> None:
+        if self._waiter is None or self._waiter.done():
+            # Bytes nobody asked for (or after a failure): the connection cannot be trusted.
+            self.close()
+            return
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserError as exc:
+            self._fail(httpx.RemoteProtocolError, f"invalid response: {exc}")
+            self.close()
+            return
+        if self._timer is not None and not self._waiter.done():
+            self._arm_timer()  # the read timeout counts from the last byte received
+
+    def eof_received(self) -> bool:
+        return False  # close our side too; connection_lost reports an unfinished answer
+
+    # httptools callbacks
+
+    def on_status(self, status: bytes) -> None:
+        self.reason += status
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        self._headers_done = True
+        self.status = self._parser.get_status_code()
+
+    def on_body(self, body: bytes) -> None:
+        self._body.append(body)
+
+    def on_message_complete(self) -> None:
+        self.keep_alive = bool(self._parser.should_keep_alive())
+        self._cancel_timer()
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    # one exchange
+
+    async def exchange(self, head: bytes, body: bytes, read_timeout: float | None) -> bytes:
+        """Send one request and wait for its whole answer; returns the body."""
+        self._parser = httptools.HttpResponseParser(self)
+        self.status, self.reason, self.headers, self._body = 0, b"", [], []
+        self._headers_done = False
+        self.keep_alive = False
+        self._waiter = waiter = self._loop.create_future()
+        self._read_timeout = read_timeout
+        transport = self._transport
+        assert transport is not None
+        transport.write(head + body if body else head)
+        if read_timeout is not None:
+            self._arm_timer()
+        await waiter
+        return b"".join(self._body)
+
+    def _arm_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        assert self._read_timeout is not None
+        self._timer = self._loop.call_later(self._read_timeout, self._timed_out)
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _timed_out(self) -> None:
+        self._timer = None
+        self._fail(httpx.ReadTimeout, "read timed out")
+        self.close()
+
+    def _fail(self, kind: type[httpx.TransportError], message: str) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_exception(_Failure(kind, message))
+
+    def close(self) -> None:
+        self.closed = True
+        self.keep_alive = False
+        self._cancel_timer()
+        if self._transport is not None:
+            self._transport.close()
 
 
-class AiohttpTransport(httpx.AsyncBaseTransport):
-    """An httpx transport over one aiohttp connection pool (created on first use)."""
+class _Host:
+    """The connections to one (scheme, host, port): idle ones first, at most `limit` open."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.idle: deque[_Connection] = deque()
+        self.open = 0
+        self.waiting: deque[asyncio.Future[None]] = deque()
+
+    def take_idle(self) -> _Connection | None:
+        while self.idle:
+            connection = self.idle.pop()  # the most recently used is the least likely to be stale
+            if not connection.closed:
+                return connection
+            self.open -= 1
+        return None
+
+    def give_back(self, connection: _Connection) -> None:
+        if connection.closed or not connection.keep_alive:
+            connection.close()
+            self.open -= 1
+        else:
+            self.idle.append(connection)
+        self.wake()
+
+    def wake(self) -> None:
+        """Let the longest-waiting request try again: a connection or a slot is free."""
+        while self.waiting:
+            waiter = self.waiting.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                break
+
+
+class WireTransport(httpx.AsyncBaseTransport):
+    """An httpx transport over pooled HTTP/1.1 connections (one pool per host)."""
 
     def __init__(self, *, verify: ssl.SSLContext | bool, max_connections: int) -> None:
-        self._ssl: ssl.SSLContext | bool = verify
+        self._verify = verify
         self._max_connections = max_connections
-        self._session: aiohttp.ClientSession | None = None
-
-    def _open(self) -> aiohttp.ClientSession:
-        # A session belongs to the running event loop: made on the first request.
-        connector = aiohttp.TCPConnector(
-            limit=self._max_connections,
-            limit_per_host=self._max_connections,
-            ssl=self._ssl,
-            ttl_dns_cache=300,
-        )
-        self._session = aiohttp.ClientSession(
-            connector=connector,
-            cookie_jar=aiohttp.DummyCookieJar(),
-            auto_decompress=False,
-            trust_env=False,
-            skip_auto_headers=("User-Agent", "Accept-Encoding", "Content-Type"),
-        )
-        return self._session
+        self._hosts: dict[tuple[bytes, bytes, int | None], _Host] = {}
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        session = self._session or self._open()
+        url = request.url
+        head = _head(request)
         timeouts = request.extensions.get("timeout", {})
-        timeout = aiohttp.ClientTimeout(
-            total=None,
-            connect=timeouts.get("pool"),
-            sock_connect=timeouts.get("connect"),
-            sock_read=timeouts.get("read"),
-        )
-        with _as_httpx_errors(request):
-            async with session.request(
-                request.method,
-                yarl.URL(str(request.url), encoded=True),
-                headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw],
-                data=request.content or None,
-                allow_redirects=False,
-                timeout=timeout,
-            ) as answer:
-                content = await answer.read()
-                status, headers, reason = answer.status, answer.raw_headers, answer.reason
-        extensions = {"http_version": b"HTTP/1.1"}
+        key = (url.raw_scheme, url.raw_host, url.port)
+        host = self._hosts.get(key)
+        if host is None:
+            host = self._hosts[key] = _Host(self._max_connections)
+        connection = await self._connection(host, request, timeouts)
+        try:
+            body = await connection.exchange(head, request.content, timeouts.get("read"))
+        except _Failure as failure:
+            connection.close()
+            raise failure.kind(str(failure), request=request) from None
+        except BaseException:  # cancelled mid-exchange: the answer may still be on its way
+            connection.close()
+            raise
+        finally:
+            host.give_back(connection)
+        extensions: dict[str, Any] = {"http_version": b"HTTP/1.1"}
+        reason = connection.reason.strip()
         if reason:
-            extensions["reason_phrase"] = reason.encode("latin-1", "replace")
-        return httpx.Response(status, headers=list(headers), content=content,
+            extensions["reason_phrase"] = reason
+        return httpx.Response(connection.status, headers=connection.headers, content=body,
                               request=request, extensions=extensions)
 
+    async def _connection(self, host: _Host, request: httpx.Request,
+                          timeouts: dict[str, float | None]) -> _Connection:
+        while True:
+            connection = host.take_idle()
+            if connection is not None:
+                return connection
+            if host.open < host.limit:
+                host.open += 1
+                try:
+                    return await self._connect(request, timeouts.get("connect"))
+                except BaseException:
+                    host.open -= 1
+                    host.wake()
+                    raise
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            host.waiting.append(waiter)
+            try:
+                await asyncio.wait_for(waiter, timeouts.get("pool"))
+            except TimeoutError:
+                raise httpx.PoolTimeout("no connection became free in time", request=request) from None
+
+    async def _connect(self, request: httpx.Request, timeout: float | None) -> _Connection:
+        url = request.url
+        loop = asyncio.get_running_loop()
+        secure = url.scheme == "https"
+        context = self.tls_context() if secure else None
+        port = url.port or (443 if secure else 80)
+        try:
+            async with asyncio.timeout(timeout):
+                _, connection = await loop.create_connection(
+                    lambda: _Connection(loop), url.host, port, ssl=context,
+                    server_hostname=url.host if secure else None,
+                )
+        except TimeoutError:
+            raise httpx.ConnectTimeout("connect timed out", request=request) from None
+        except (OSError, ssl.SSLError) as exc:  # refused, unresolvable, TLS handshake failed
+            raise httpx.ConnectError(str(exc) or type(exc).__name__, request=request) from None
+        return connection
+
+    def tls_context(self) -> ssl.SSLContext:
+        """The TLS context every https connection of this transport is made with."""
+        if isinstance(self._verify, ssl.SSLContext):
+            return self._verify
+        if self._verify:
+            self._verify = httpx.create_ssl_context()
+            return self._verify
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+
     async def aclose(self) -> None:
-        session, self._session = self._session, None
-        if session is not None:
-            await session.close()
+        hosts, self._hosts = self._hosts, {}
+        for host in hosts.values():
+            while host.idle:
+                host.idle.pop().close()
+
+
+def _head(request: httpx.Request) -> bytes:
+    """The request line and headers, refusing any byte that could split the request."""
+    parts = [request.method.encode("ascii"), b" ", request.url.raw_path, b" HTTP/1.1\r\n"]
+    for name, value in request.headers.raw:
+        parts += (name, b": ", value, b"\r\n")
+    parts.append(b"\r\n")
+    head = b"".join(parts)
+    lines = len(request.headers.raw) + 2  # request line, headers, the empty line
+    if head.count(b"\n") != lines or head.count(b"\r") != lines or b"\0" in head:
+        raise httpx.LocalProtocolError("a header or the request target contains CR, LF or NUL",
+                                       request=request)
+    return head

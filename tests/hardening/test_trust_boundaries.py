@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from reconciler.cli import cli
 from reconciler.engine.document import checksum
 from reconciler.http.pool import ClientPool
-from reconciler.http.wire import AiohttpTransport
+from reconciler.http.wire import WireTransport
 from reconciler.model import SERVICES
 from reconciler.targets import LIVE_ENDPOINTS, TargetError, resolve_target
 from tests.e2e.conftest import Sandbox, serving, start_logged_sandbox
@@ -137,8 +137,8 @@ def test_live_targets_verify_tls() -> None:
             async with ClientPool(target, read_only=read_only) as pool:
                 for service in SERVICES:
                     transport = pool._http[service]._transport
-                    assert isinstance(transport, AiohttpTransport), service
-                    context = transport._ssl
+                    assert isinstance(transport, WireTransport), service
+                    context = transport.tls_context()
                     assert isinstance(context, ssl.SSLContext), service
                     assert context.verify_mode == ssl.CERT_REQUIRED, service
                     assert context.check_hostname, service

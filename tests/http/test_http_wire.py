@@ -1,4 +1,4 @@
-"""AiohttpTransport against a raw socket server on 127.0.0.1.
+"""WireTransport against a raw socket server on 127.0.0.1.
 
 The server scripts each connection's answer, so every failure mode the retry
 logic distinguishes can be produced for real: refused, disconnected after the
@@ -23,7 +23,7 @@ from reconciler.http.channel import Channel
 from reconciler.http.client import ServiceClient
 from reconciler.http.errors import NetworkError, ServerError
 from reconciler.http.retry import RetryPolicy
-from reconciler.http.wire import AiohttpTransport
+from reconciler.http.wire import WireTransport
 
 Script = Callable[[bytes], bytes | None]  # request head -> raw answer (None: hang up)
 FAST = RetryPolicy(attempts=3, total_seconds=2.0, base_delay=0.01, max_delay=0.02, timeout=0.5)
@@ -41,8 +41,10 @@ class Server:
         self.heads: list[bytes] = []
         self.script: list[Script | float] = []
         self.url = ""
+        self.connections = 0
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -77,7 +79,7 @@ async def server() -> AsyncIterator[Server]:
 
 
 def channel(service: str = "loop") -> Channel:
-    return Channel(service, AiohttpTransport(verify=False, max_connections=4), read_only=False)
+    return Channel(service, WireTransport(verify=False, max_connections=4), read_only=False)
 
 
 async def test_the_signed_url_goes_out_byte_for_byte(server: Server) -> None:
@@ -173,3 +175,64 @@ async def test_a_redirect_is_returned_not_followed(server: Server) -> None:
     response = await http.send(http.build("GET", httpx.URL(server.url + "/x"), b"", 1.0), httpx.Auth())
     await http.aclose()
     assert response.status_code == 302 and len(server.heads) == 1
+
+
+async def test_connections_are_reused_and_never_more_than_the_limit(server: Server) -> None:
+    http = channel()  # at most 4 connections
+    client = ServiceClient("loop", http, server.url, httpx.Auth(), retry=FAST)
+    answers = await asyncio.gather(*(client.request("GET", f"/x/{i}") for i in range(20)))
+    assert answers == [{"ok": True}] * 20
+    assert 1 <= server.connections <= 4
+    opened = server.connections
+    for i in range(10):
+        assert await client.request("GET", f"/y/{i}") == {"ok": True}
+    assert server.connections == opened  # kept alive and reused
+    await http.aclose()
+
+
+async def test_connection_close_is_honoured(server: Server) -> None:
+    server.script = [lambda h: ok({"n": 1}, "connection: close"), lambda h: ok({"n": 2})]
+    http = channel()
+    client = ServiceClient("loop", http, server.url, httpx.Auth(), retry=FAST)
+    assert await client.request("GET", "/a") == {"n": 1}
+    assert await client.request("GET", "/b") == {"n": 2}
+    assert server.connections == 2
+    await http.aclose()
+
+
+async def test_a_chunked_answer_is_read_whole(server: Server) -> None:
+    raw = json.dumps({"items": list(range(300))}).encode()
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(raw[i:i + 100]), raw[i:i + 100])
+                      for i in range(0, len(raw), 100))
+    server.script = [lambda h: (b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+                                b"transfer-encoding: chunked\r\n\r\n" + chunks + b"0\r\n\r\n")]
+    http = channel()
+    client = ServiceClient("loop", http, server.url, httpx.Auth(), retry=FAST)
+    assert await client.request("GET", "/x") == {"items": list(range(300))}
+    await http.aclose()
+
+
+async def test_a_header_that_would_split_the_request_is_refused_before_sending(
+    server: Server,
+) -> None:
+    http = Channel("loop", WireTransport(verify=False, max_connections=4), read_only=False,
+                   headers={"x-api-key": "k\r\nx-injected: 1"})
+    with pytest.raises(httpx.LocalProtocolError, match="CR, LF or NUL"):
+        await http.send(http.build("GET", httpx.URL(server.url + "/x"), b"", 1.0), httpx.Auth())
+    assert server.heads == [] and server.connections == 0
+    await http.aclose()
+
+
+async def test_a_cancelled_request_never_hands_its_answer_to_the_next(server: Server) -> None:
+    server.script = [0.3]  # the first request gets no answer in time; its connection is dropped
+    http = channel()
+    client = ServiceClient("loop", http, server.url, httpx.Auth(), retry=FAST)
+    first = asyncio.create_task(client.request("GET", "/slow"))
+    await asyncio.sleep(0.1)
+    first.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    server.script = [lambda h: ok({"n": 2})]
+    assert await client.request("GET", "/next") == {"n": 2}
+    assert server.connections == 2  # the cancelled request's connection was not reused
+    await http.aclose()
