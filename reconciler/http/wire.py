@@ -39,6 +39,7 @@ from typing import Any
 import httptools
 import httpx
 
+
 class _Failure(Exception):
     """Why a connection failed mid-exchange, before it is mapped to an httpx error."""
 
