@@ -50,7 +50,10 @@ class Action(StrEnum):
 
 def frozen(value: Any) -> Any:
     """Return a deeply read-only copy of a JSON-like value."""
-    if isinstance(value, Mapping):
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:  # most leaves: no ABC checks
+        return value
+    if kind is dict or isinstance(value, Mapping):
         return MappingProxyType({k: frozen(v) for k, v in value.items()})
     if isinstance(value, list | tuple):
         return tuple(frozen(v) for v in value)

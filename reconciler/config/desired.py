@@ -61,8 +61,7 @@ def build_desired(doc: Located, file: str, slug: str) -> DesiredState:
             continue  # unmanaged
         settings[address] = PRESENT if path[:-1] == _INTEGRATIONS else value
         positions[address] = place(path)
-    for path in _value_paths(data, ()):
-        positions[".".join(map(str, path))] = place(path)
+    _place_values(data, (), "", place, positions)
     h5 = data["tiktok_shop"]["h5_redirect"]
     return DesiredState(
         slug=slug,
@@ -97,20 +96,24 @@ def _credentials(data: dict[str, Any]) -> Credentials:
 
 def _placer(doc: Located, file: str) -> Callable[[DocPath], tuple[int, int]]:
     """(line, column) in the merchant file for a document path."""
-    extends = doc.values.get(("extends",)) or Pos(file, 1, 1)
+    values = doc.values
+    extends = values.get(("extends",)) or Pos(file, 1, 1)
+    inherited = (extends.line, extends.column)
 
     def place(path: DocPath) -> tuple[int, int]:
-        pos = doc.value_pos(path)
-        if pos.file != file:
-            pos = extends  # inherited from a profile
-        return (pos.line, pos.column)
+        pos = values.get(path) or doc.value_pos(path)
+        return (pos.line, pos.column) if pos.file == file else inherited  # else from a profile
 
     return place
 
 
-def _value_paths(value: Any, path: DocPath) -> Iterator[DocPath]:
-    if path:
-        yield path
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from _value_paths(item, (*path, key))
+def _place_values(value: dict[str, Any], path: DocPath, dotted: str,
+                  place: Callable[[DocPath], tuple[int, int]],
+                  positions: dict[str, tuple[int, int]]) -> None:
+    """The position of every value in the document, by dotted path (`loop.portal_domain`)."""
+    for key, item in value.items():
+        here = (*path, key)
+        name = f"{dotted}.{key}" if dotted else str(key)
+        positions[name] = place(here)
+        if isinstance(item, dict):
+            _place_values(item, here, name, place, positions)

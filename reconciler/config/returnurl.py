@@ -18,13 +18,15 @@ ORDER_PLACEHOLDER = "[TT_ORDER_NUM]"
 ZIP_PLACEHOLDER = "[TTS_ZIP_CODE]"
 _EMAILISH_KEY = re.compile(r"e-?mail", re.IGNORECASE)
 _EMAILISH_VALUE = re.compile(r"@|email", re.IGNORECASE)
+# str.isspace() characters (what \s matches in a str pattern), control characters, backslashes
+_UNSAFE_CHARACTER = re.compile(r"[\s\x00-\x1f\\]")
 
 Finding = tuple[str, str]  # (rule id, message)
 
 
 def check_return_url(url: str, portal_domain: str | None) -> Iterator[Finding]:
     """Findings for `url`; `portal_domain` is None when it is not declared."""
-    if any(ch.isspace() or ord(ch) < 32 or ch == "\\" for ch in url):
+    if _UNSAFE_CHARACTER.search(url):
         yield "R016", "return URL contains whitespace, control characters or backslashes"
         return  # browsers and parsers disagree on such URLs: nothing below is reliable
     parts = urlsplit(url)

@@ -37,11 +37,16 @@ MAX_VALUES = 20_000  # a merchant file holds about a hundred values
 
 DocPath = tuple[str | int, ...]
 
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_LIBYAML = hasattr(yaml, "CSafeLoader")
+# libyaml composes without recursing in Python and refuses nesting deeper than
+# about a thousand levels itself, so a document is composed in one pass; the
+# builder then bounds depth, tags and alias expansion as it walks the nodes.
+_LOADER = yaml.CSafeLoader if _LIBYAML else yaml.SafeLoader
 _Y = "tag:yaml.org,2002:"
 _PLAIN_TAGS = frozenset(
     {"!", *(_Y + t for t in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp"))}
 )
+_COLLECTION_TAGS = frozenset({"!", _Y + "map", _Y + "seq"})
 _CONSTRUCTOR = SafeConstructor()
 _OPENERS = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
 _CLOSERS = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
@@ -96,7 +101,8 @@ def parse_text(text: str, file: str) -> Located:
     if not text.strip():
         raise _error(Pos(file, 1, 1), "Y009", "file is empty")
     try:
-        has_aliases = _prescan(text, file)
+        if not _LIBYAML:  # the pure-Python composer recurses: bound the depth before composing
+            _prescan(text, file)
         root = yaml.compose(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
         raise ConfigError([_syntax_problem(exc, text, file)]) from None
@@ -105,11 +111,14 @@ def parse_text(text: str, file: str) -> Located:
     if not isinstance(root, MappingNode):
         kind = "a list" if isinstance(root, SequenceNode) else "a single value"
         raise _error(_mark(root, file), "Y010", f"the document is {kind}, not a mapping")
-    return _Builder(file, has_aliases).document(root)
+    return _Builder(file, text).document(root)
 
 
 def _prescan(text: str, file: str) -> bool:
     """Walk the event stream (no recursion, no building) to bound depth and refuse tags.
+
+    Needed before composing only without libyaml; otherwise used to tell
+    whether a document too large once expanded owes that to aliases.
 
     Returns whether the document uses aliases.
     """
@@ -133,9 +142,9 @@ def _prescan(text: str, file: str) -> bool:
 class _Builder:
     """Builds plain Python values from composed nodes, recording positions."""
 
-    def __init__(self, file: str, has_aliases: bool) -> None:
+    def __init__(self, file: str, text: str) -> None:
         self.file = file
-        self.has_aliases = has_aliases
+        self.text = text
         self.count = 0
         self.active: set[int] = set()  # nodes on the current path: an alias cycle revisits one
         self.problems: list[Problem] = []
@@ -152,6 +161,8 @@ class _Builder:
         if isinstance(node, ScalarNode):
             self.located.values[path] = _mark(node, self.file)
             return self.scalar(node)
+        if node.tag not in _COLLECTION_TAGS:
+            raise _error(_mark(node, self.file), "Y004", f"unsupported tag {_short(_tag(node.tag))}")
         # A mapping or list is placed at its key: that is the line a reader looks for.
         self.located.values[path] = self.located.keys.get(path) or _mark(node, self.file)
         self.active.add(id(node))
@@ -170,7 +181,7 @@ class _Builder:
         if len(path) >= MAX_DEPTH:
             raise _error(_mark(node, self.file), "Y006", f"nesting deeper than {MAX_DEPTH} levels")
         if self.count > MAX_VALUES:
-            if self.has_aliases:
+            if _prescan(self.text, self.file):  # aliases: say so, the file itself may be small
                 # aliased nodes carry the anchor's mark; the top-level key is where it blew up
                 where = self.located.keys.get(path[:1]) or _mark(node, self.file)
                 message = f"aliases expand to more than {MAX_VALUES} values"

@@ -247,3 +247,29 @@ def test_mangled_merchant_never_raises(tmp_path: Path, at: int, insert: str) -> 
     path.write_text(ACME[:at] + insert + ACME[at + 1:])
     result = load_merchants(tmp_path, [path])
     assert all(p.rule in RULES for p in result.problems)
+
+
+YAML_CASES = sorted(p for p in (REPO / "tests" / "cases" / "config").iterdir()
+                    if p.name.startswith("yaml-"))
+
+
+@pytest.mark.parametrize("case", YAML_CASES, ids=lambda p: p.name)
+def test_the_pure_python_composer_reports_what_libyaml_does(
+    case: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without libyaml the depth is bounded before composing; the problems are the same.
+
+    (The two parsers word syntax errors differently: rule and place are compared.)
+    """
+    import yaml
+
+    from reconciler.config import yamldoc
+
+    def found() -> list[tuple[str, int, int, str]]:
+        return [(p.file, p.line, p.column, p.rule)
+                for p in load_merchants(case / "merchants").problems]
+
+    with_libyaml = found()
+    monkeypatch.setattr(yamldoc, "_LIBYAML", False)
+    monkeypatch.setattr(yamldoc, "_LOADER", yaml.SafeLoader)
+    assert found() == with_libyaml
