@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -143,6 +144,7 @@ _ORDER: tuple[str, ...] = (
 )
 
 
+@functools.lru_cache(maxsize=4096)  # a fixed vocabulary of addresses, sorted for every merchant
 def order_key(address: str, action: Action) -> tuple[int, int, str]:
     """Sort key: deletes last, in reverse dependency order; the rest by dependency."""
     rank = len(_ORDER)

@@ -39,9 +39,10 @@ Params = Mapping[str, str | int]
 logs.install()
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=16384)
 def _parsed_base(text: str) -> httpx.URL:
-    """Base URLs repeat for every merchant of a service (Shopify's differ by shop)."""
+    """Base URLs repeat for every merchant of a service; Shopify's differ by shop, and a
+    shop is read several times a run (plan, apply, verify), so a fleet's worth is kept."""
     return httpx.URL(text)
 
 
