@@ -14,10 +14,12 @@ import asyncio
 import gzip
 import json
 import socket
+import ssl
 from collections.abc import AsyncIterator, Callable
 
 import httpx
 import pytest
+import trustme
 
 from reconciler.http.channel import Channel
 from reconciler.http.client import ServiceClient
@@ -236,3 +238,60 @@ async def test_a_cancelled_request_never_hands_its_answer_to_the_next(server: Se
     assert await client.request("GET", "/next") == {"n": 2}
     assert server.connections == 2  # the cancelled request's connection was not reused
     await http.aclose()
+
+
+# -- TLS ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+async def _tls_listener(srv: Server, ca: trustme.CA, *names: str) -> asyncio.Server:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert(*names).configure_cert(context)
+    listener = await asyncio.start_server(srv.handle, "127.0.0.1", 0, ssl=context)
+    srv.url = f"https://127.0.0.1:{listener.sockets[0].getsockname()[1]}"
+    return listener
+
+
+def _trusting(ca: trustme.CA) -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    ca.configure_trust(context)
+    return context
+
+
+async def test_an_unknown_certificate_authority_is_refused_before_anything_is_sent(
+    ca: trustme.CA,
+) -> None:
+    srv = Server()
+    async with await _tls_listener(srv, ca, "127.0.0.1"):
+        http = Channel("loop", WireTransport(verify=True, max_connections=2), read_only=False)
+        with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+            await http.send(http.build("GET", httpx.URL(srv.url + "/x"), b"", 2.0), httpx.Auth())
+        await http.aclose()
+    assert srv.heads == []
+
+
+async def test_a_trusted_certificate_for_another_host_is_refused(ca: trustme.CA) -> None:
+    srv = Server()
+    async with await _tls_listener(srv, ca, "portal.example.com"):
+        http = Channel("loop", WireTransport(verify=_trusting(ca), max_connections=2),
+                       read_only=False)
+        with pytest.raises(httpx.ConnectError):
+            await http.send(http.build("GET", httpx.URL(srv.url + "/x"), b"", 2.0), httpx.Auth())
+        await http.aclose()
+    assert srv.heads == []
+
+
+async def test_a_trusted_certificate_for_the_host_is_accepted(ca: trustme.CA) -> None:
+    srv = Server()
+    async with await _tls_listener(srv, ca, "127.0.0.1"):
+        http = Channel("loop", WireTransport(verify=_trusting(ca), max_connections=2),
+                       read_only=False)
+        client = ServiceClient("loop", http, srv.url, httpx.Auth(), retry=FAST)
+        assert await client.request("GET", "/x") == {"ok": True}
+        assert await client.request("GET", "/y") == {"ok": True}
+        await http.aclose()
+    assert len(srv.heads) == 2 and srv.connections == 1
