@@ -65,6 +65,7 @@ class _Connection(asyncio.Protocol):
         self.headers: list[tuple[bytes, bytes]] = []
         self._body: list[bytes] = []
         self._headers_done = False
+        self._complete = False
 
     # asyncio.Protocol
 
@@ -75,7 +76,10 @@ class _Connection(asyncio.Protocol):
         self.closed = True
         self._cancel_timer()
         if self._waiter is not None and not self._waiter.done():
-            if self._headers_done:
+            if self._headers_done and self._ends_at_close():
+                self.keep_alive = False
+                self._waiter.set_result(None)  # an answer without a length ends where the connection does
+            elif self._headers_done:
                 self._fail(httpx.ReadError, "connection closed before the answer's body was complete")
             else:
                 self._fail(httpx.RemoteProtocolError,
@@ -98,7 +102,15 @@ class _Connection(asyncio.Protocol):
     def eof_received(self) -> bool:
         return False  # close our side too; connection_lost reports an unfinished answer
 
+    def _ends_at_close(self) -> bool:
+        names = {name.lower() for name, _ in self.headers}
+        return b"content-length" not in names and b"transfer-encoding" not in names
+
     # httptools callbacks
+
+    def on_message_begin(self) -> None:
+        if self._complete:  # a second answer to one request: nothing more on it can be trusted
+            raise ValueError("more than one answer to one request")
 
     def on_status(self, status: bytes) -> None:
         self.reason += status
@@ -114,6 +126,11 @@ class _Connection(asyncio.Protocol):
         self._body.append(body)
 
     def on_message_complete(self) -> None:
+        if 100 <= self.status < 200:  # informational (103 Early Hints): the answer is still to come
+            self.status, self.reason, self.headers, self._body = 0, b"", [], []
+            self._headers_done = False
+            return
+        self._complete = True
         self.keep_alive = bool(self._parser.should_keep_alive())
         self._cancel_timer()
         if self._waiter is not None and not self._waiter.done():
@@ -125,7 +142,7 @@ class _Connection(asyncio.Protocol):
         """Send one request and wait for its whole answer; returns the body."""
         self._parser = httptools.HttpResponseParser(self)
         self.status, self.reason, self.headers, self._body = 0, b"", [], []
-        self._headers_done = False
+        self._headers_done = self._complete = False
         self.keep_alive = False
         self._waiter = waiter = self._loop.create_future()
         self._read_timeout = read_timeout

@@ -44,6 +44,7 @@ class Server:
         self.script: list[Script | float] = []
         self.url = ""
         self.connections = 0
+        self.close_after_answer = False  # end each connection after one answer
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
@@ -64,6 +65,8 @@ class Server:
                     break
                 writer.write(answer)
                 await writer.drain()
+                if self.close_after_answer:
+                    break
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
@@ -295,3 +298,33 @@ async def test_a_trusted_certificate_for_the_host_is_accepted(ca: trustme.CA) ->
         assert await client.request("GET", "/y") == {"ok": True}
         await http.aclose()
     assert len(srv.heads) == 2 and srv.connections == 1
+
+
+async def test_an_informational_answer_is_skipped(server: Server) -> None:
+    server.script = [lambda h: b"HTTP/1.1 103 Early Hints\r\nlink: </a.css>\r\n\r\n" + ok({"n": 1})]
+    http = channel()
+    client = ServiceClient("loop", http, server.url, httpx.Auth(), retry=FAST)
+    assert await client.request("GET", "/x") == {"n": 1}
+    await http.aclose()
+
+
+async def test_a_second_answer_to_one_request_is_ignored_and_the_connection_dropped(
+    server: Server,
+) -> None:
+    server.script = [lambda h: ok({"n": 1}) + ok({"n": "unasked"}), lambda h: ok({"n": 2})]
+    http = channel()
+    client = ServiceClient("loop", http, server.url, httpx.Auth(), retry=FAST)
+    assert await client.request("GET", "/a") == {"n": 1}
+    assert await client.request("GET", "/b") == {"n": 2}  # not the unasked answer
+    assert server.connections == 2
+    await http.aclose()
+
+
+async def test_an_answer_without_a_length_ends_with_the_connection(server: Server) -> None:
+    raw = json.dumps({"items": list(range(50))}).encode()
+    server.script = [lambda h: b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n" + raw]
+    server.close_after_answer = True
+    http = channel()
+    client = ServiceClient("loop", http, server.url, httpx.Auth(), retry=FAST)
+    assert await client.request("GET", "/x") == {"items": list(range(50))}
+    await http.aclose()
