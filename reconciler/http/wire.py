@@ -183,28 +183,35 @@ class _Connection(asyncio.Protocol):
 
 
 class _Host:
-    """The connections to one (scheme, host, port): idle ones first, at most `limit` open."""
+    """The connections to one (scheme, host, port): idle ones first, at most `limit` open.
 
-    def __init__(self, limit: int) -> None:
+    A connection idle for `expiry` seconds is closed rather than reused: a
+    server may be closing it at that very moment (uvicorn does after 5 s),
+    and a request lost that way cannot be told from one the server acted on.
+    """
+
+    def __init__(self, limit: int, expiry: float) -> None:
         self.limit = limit
-        self.idle: deque[_Connection] = deque()
+        self.expiry = expiry
+        self.idle: deque[tuple[float, _Connection]] = deque()  # (idle since, connection), oldest first
         self.open = 0
         self.waiting: deque[asyncio.Future[None]] = deque()
 
-    def take_idle(self) -> _Connection | None:
+    def take_idle(self, now: float) -> _Connection | None:
         while self.idle:
-            connection = self.idle.pop()  # the most recently used is the least likely to be stale
-            if not connection.closed:
+            since, connection = self.idle.pop()  # the most recently used is the least likely to be stale
+            if not connection.closed and now - since < self.expiry:
                 return connection
+            connection.close()
             self.open -= 1
         return None
 
-    def give_back(self, connection: _Connection) -> None:
+    def give_back(self, connection: _Connection, now: float) -> None:
         if connection.closed or not connection.keep_alive:
             connection.close()
             self.open -= 1
         else:
-            self.idle.append(connection)
+            self.idle.append((now, connection))
         self.wake()
 
     def wake(self) -> None:
@@ -219,9 +226,11 @@ class _Host:
 class WireTransport(httpx.AsyncBaseTransport):
     """An httpx transport over pooled HTTP/1.1 connections (one pool per host)."""
 
-    def __init__(self, *, verify: ssl.SSLContext | bool, max_connections: int) -> None:
+    def __init__(self, *, verify: ssl.SSLContext | bool, max_connections: int,
+                 keepalive_expiry: float = 4.0) -> None:
         self._verify = verify
         self._max_connections = max_connections
+        self._expiry = keepalive_expiry
         self._hosts: dict[tuple[bytes, bytes, int | None], _Host] = {}
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -231,10 +240,12 @@ class WireTransport(httpx.AsyncBaseTransport):
         key = (url.raw_scheme, url.raw_host, url.port)
         host = self._hosts.get(key)
         if host is None:
-            host = self._hosts[key] = _Host(self._max_connections)
-        connection = await self._connection(host, request, timeouts)
+            host = self._hosts[key] = _Host(self._max_connections, self._expiry)
+        loop = asyncio.get_running_loop()
+        connection = await self._connection(host, request, timeouts, loop)
         try:
             body = await connection.exchange(head, request.content, timeouts.get("read"))
+            status, headers, reason = connection.status, connection.headers, connection.reason
         except _Failure as failure:
             connection.close()
             raise failure.kind(str(failure), request=request) from None
@@ -242,17 +253,18 @@ class WireTransport(httpx.AsyncBaseTransport):
             connection.close()
             raise
         finally:
-            host.give_back(connection)
+            host.give_back(connection, loop.time())
         extensions: dict[str, Any] = {"http_version": b"HTTP/1.1"}
-        reason = connection.reason.strip()
+        reason = reason.strip()
         if reason:
             extensions["reason_phrase"] = reason
-        return whole_response(connection.status, connection.headers, body, request, extensions)
+        return whole_response(status, headers, body, request, extensions)
 
     async def _connection(self, host: _Host, request: httpx.Request,
-                          timeouts: dict[str, float | None]) -> _Connection:
+                          timeouts: dict[str, float | None],
+                          loop: asyncio.AbstractEventLoop) -> _Connection:
         while True:
-            connection = host.take_idle()
+            connection = host.take_idle(loop.time())
             if connection is not None:
                 return connection
             if host.open < host.limit:
@@ -263,7 +275,7 @@ class WireTransport(httpx.AsyncBaseTransport):
                     host.open -= 1
                     host.wake()
                     raise
-            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            waiter: asyncio.Future[None] = loop.create_future()
             host.waiting.append(waiter)
             try:
                 await asyncio.wait_for(waiter, timeouts.get("pool"))
@@ -304,7 +316,7 @@ class WireTransport(httpx.AsyncBaseTransport):
         hosts, self._hosts = self._hosts, {}
         for host in hosts.values():
             while host.idle:
-                host.idle.pop().close()
+                host.idle.pop()[1].close()
 
 
 def whole_response(status: int, headers: list[tuple[bytes, bytes]], body: bytes,

@@ -328,3 +328,16 @@ async def test_an_answer_without_a_length_ends_with_the_connection(server: Serve
     client = ServiceClient("loop", http, server.url, httpx.Auth(), retry=FAST)
     assert await client.request("GET", "/x") == {"items": list(range(50))}
     await http.aclose()
+
+
+async def test_a_connection_idle_too_long_is_not_reused(server: Server) -> None:
+    http = Channel("loop", WireTransport(verify=False, max_connections=4, keepalive_expiry=0.2),
+                   read_only=False)
+    client = ServiceClient("loop", http, server.url, httpx.Auth(), retry=FAST)
+    assert await client.request("GET", "/a") == {"ok": True}
+    assert await client.request("GET", "/b") == {"ok": True}
+    assert server.connections == 1  # reused while fresh
+    await asyncio.sleep(0.3)
+    assert await client.request("GET", "/c") == {"ok": True}
+    assert server.connections == 2  # idle past the expiry: a new connection
+    await http.aclose()
