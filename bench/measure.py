@@ -74,6 +74,7 @@ class PlanRun:
     errored: int
     errors: list[str]
     phases: dict[str, float] = field(default_factory=dict)  # load, read, output (the CLI's own)
+    phase_cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds of the same phases
 
     @property
     def per_merchant_ms(self) -> float:
@@ -96,13 +97,29 @@ class PlanRun:
 
 
 # The CLI's phase timings (RECONCILER_LOG=warning,reconciler.timing=info), e.g.
-# "INFO reconciler.timing: read merchants=1000 parallelism=64 seconds=2.345".
+# "INFO reconciler.timing: read merchants=1000 parallelism=64 seconds=2.345 cpu_seconds=1.702".
 TIMING_LOG = "warning,reconciler.timing=info"
-_PHASE = re.compile(r"^INFO reconciler\.timing: (\w+) .*?seconds=([0-9.]+)$", re.MULTILINE)
+_PHASE = re.compile(r"^INFO reconciler\.timing: (\w+) (.*)$", re.MULTILINE)
+_FIELD = re.compile(r"(?<![\w])(seconds|cpu_seconds)=([0-9.]+)")
+
+
+def _phase_fields(stderr: str, field: str) -> dict[str, float]:
+    found = {}
+    for name, rest in _PHASE.findall(stderr):
+        fields = dict(_FIELD.findall(rest))
+        if field in fields:
+            found[name] = float(fields[field])
+    return found
 
 
 def phases(stderr: str) -> dict[str, float]:
-    return {name: float(seconds) for name, seconds in _PHASE.findall(stderr)}
+    """Wall seconds of each phase the CLI logged (load, read, output)."""
+    return _phase_fields(stderr, "seconds")
+
+
+def phase_cpu(stderr: str) -> dict[str, float]:
+    """CPU seconds of each phase, from CLIs that log them."""
+    return _phase_fields(stderr, "cpu_seconds")
 
 
 def measure_plan(sandbox: ServedSandbox, merchants: Path, count: int, *, latency_ms: int,
@@ -137,6 +154,7 @@ def measure_plan(sandbox: ServedSandbox, merchants: Path, count: int, *, latency
         errored=len(failed) + max(0, count - planned),
         errors=failed_note,
         phases=phases(child.stderr),
+        phase_cpu=phase_cpu(child.stderr),
     )
 
 

@@ -223,6 +223,16 @@ def _reading(results: dict[str, Any], table: list[Row]) -> str:
             f"{worst['parallelism']}). Time spent computing is time the event loop is not "
             f"sending requests, so no parallelism can approach the latency bound."
         )
+    worst = analysis.worst_cpu_run(results)
+    phases = analysis.cpu_by_phase(worst) if worst else None
+    if worst and phases:
+        spent = ", ".join(f"{name} {ms:.2f}" for name, ms in phases.items())
+        notes.append(
+            f"- Where the CLI's CPU goes, in ms per merchant, in the plan judged for CPU "
+            f"({worst['merchants']:,} merchants, {worst['latency_ms']} ms, parallelism "
+            f"{worst['parallelism']}): {spent} (from the CLI's own `reconciler.timing` log; "
+            f"start-up is starting Python and importing the package)."
+        )
     wakeup = results["machine"].get("wakeup_cpu_us")
     for row in table:
         default, wide = row.default, row.wide

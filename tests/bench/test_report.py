@@ -108,14 +108,29 @@ def test_a_run_saved_without_phases_is_judged_on_its_wall_time() -> None:
 
 
 def test_phase_timings_are_read_from_the_cli_log() -> None:
-    from bench.measure import phases
+    from bench.measure import phase_cpu, phases
 
-    stderr = ("INFO reconciler.timing: load files=1000 seconds=0.912\n"
+    stderr = ("INFO reconciler.timing: load files=1000 seconds=0.912 cpu_seconds=0.901\n"
               "Target: http://127.0.0.1:8787\n"
-              "INFO reconciler.timing: read merchants=1000 parallelism=64 seconds=2.345\n"
+              "INFO reconciler.timing: read merchants=1000 parallelism=64 seconds=2.345 "
+              "cpu_seconds=1.700\n"
               "WARNING reconciler.http.loop: something\n"
-              "INFO reconciler.timing: output seconds=0.120\n")
+              "INFO reconciler.timing: output seconds=0.120 cpu_seconds=0.110\n")
     assert phases(stderr) == {"load": 0.912, "read": 2.345, "output": 0.12}
+    assert phase_cpu(stderr) == {"load": 0.901, "read": 1.7, "output": 0.11}
+    older = "INFO reconciler.timing: read merchants=10 parallelism=64 seconds=2.345\n"
+    assert phases(older) == {"read": 2.345} and phase_cpu(older) == {}
+
+
+def test_the_cli_cpu_is_split_by_phase_in_the_report() -> None:
+    document = results()
+    for fleet in document["fleets"]:
+        for run in fleet["runs"]:  # 0.5, 2.0 and 0.1 ms per merchant in every run
+            n = run["merchants"] / 1000
+            run["phase_cpu"] = {"load": 0.5 * n, "read": 2.0 * n, "output": 0.1 * n}
+    text = report.render(document)
+    assert "Where the CLI's CPU goes" in text
+    assert "load 0.50, read 2.00, output 0.10" in text
 
 
 def test_engine_stages_on_a_small_fleet_converge(tmp_path) -> None:
