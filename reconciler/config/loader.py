@@ -8,6 +8,7 @@ and no file, however broken, raises out of here.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -105,8 +106,8 @@ def _select(
     profile_dir = _resolved(store.directory)
     for path in paths:
         if path.is_dir():
-            for child in _listing(path):
-                files.setdefault(_resolved(child), child)
+            for resolved, child in _listing(path):
+                files.setdefault(resolved, child)
         elif path.is_file() and _resolved(path.parent) == profile_dir:
             profiles.append(path.stem)  # a profile named explicitly, e.g. by a pre-commit hook
         elif path.is_file():
@@ -117,12 +118,23 @@ def _select(
     return sorted(files.values()), profiles, problems
 
 
-def _listing(directory: Path) -> list[Path]:
-    # Files starting with "_" or "." are not merchants (e.g. _sandbox.yaml scenarios).
-    return [
-        child for child in directory.iterdir()
-        if child.suffix in SUFFIXES and child.is_file() and not child.name.startswith(("_", "."))
-    ]
+def _listing(directory: Path) -> list[tuple[Path, Path]]:
+    """(resolved, as listed) for each merchant file in `directory`, in one directory read.
+
+    Files starting with "_" or "." are not merchants (e.g. _sandbox.yaml
+    scenarios). Only a symbolic link needs resolving on its own; any other
+    entry resolves to the resolved directory plus its name.
+    """
+    base = _resolved(directory)
+    found = []
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            name = entry.name
+            if name.startswith(("_", ".")) or not name.endswith(SUFFIXES) or not entry.is_file():
+                continue
+            child = directory / name
+            found.append((_resolved(child) if entry.is_symlink() else base / name, child))
+    return found
 
 
 def _resolved(path: Path) -> Path:

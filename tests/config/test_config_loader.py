@@ -273,3 +273,20 @@ def test_the_pure_python_composer_reports_what_libyaml_does(
     monkeypatch.setattr(yamldoc, "_LIBYAML", False)
     monkeypatch.setattr(yamldoc, "_LOADER", yaml.SafeLoader)
     assert found() == with_libyaml
+
+
+def test_a_file_reached_twice_loads_once_and_links_are_followed(tmp_path: Path) -> None:
+    """A merchant file named directly and through its directory, or through a link, is one merchant."""
+    merchants = tmp_path / "merchants"
+    merchants.mkdir()
+    (merchants / "acme-apparel.yaml").write_text(ACME)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "acme-apparel.yaml").symlink_to(merchants / "acme-apparel.yaml")
+    (merchants / "_scenario.yaml").write_text("not: a merchant\n")
+    (merchants / "notes.txt").write_text("not yaml\n")
+    (merchants / "dir.yaml").mkdir()  # a directory with a merchant-like name is not a file
+    result = loader_module.load_merchants(
+        merchants, [merchants, merchants / "acme-apparel.yaml", elsewhere])
+    assert [m.slug for m in result.merchants] == ["acme-apparel"]
+    assert result.problems == []
