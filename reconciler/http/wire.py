@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections import deque
+from collections import OrderedDict, deque
 from typing import Any
 
 import httptools
@@ -182,6 +182,31 @@ class _Connection(asyncio.Protocol):
             self._transport.close()
 
 
+class _IdleConnections:
+    """The idle connections of all hosts, oldest first; past `cap`, the oldest is closed.
+
+    Live Shopify is one host per shop: a fleet run touches thousands of hosts
+    once each, and without a cap every one of them would keep a socket open
+    (and a file descriptor) until the end of the run.
+    """
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self._order: OrderedDict[_Connection, None] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def add(self, connection: _Connection) -> None:
+        self._order[connection] = None
+        while len(self._order) > self.cap:
+            oldest, _ = self._order.popitem(last=False)
+            oldest.close()  # its host forgets it the next time it looks for an idle connection
+
+    def remove(self, connection: _Connection) -> None:
+        self._order.pop(connection, None)
+
+
 class _Host:
     """The connections to one (scheme, host, port): idle ones first, at most `limit` open.
 
@@ -190,9 +215,10 @@ class _Host:
     and a request lost that way cannot be told from one the server acted on.
     """
 
-    def __init__(self, limit: int, expiry: float) -> None:
+    def __init__(self, limit: int, expiry: float, idle_everywhere: _IdleConnections) -> None:
         self.limit = limit
         self.expiry = expiry
+        self.idle_everywhere = idle_everywhere
         self.idle: deque[tuple[float, _Connection]] = deque()  # (idle since, connection), oldest first
         self.open = 0
         self.waiting: deque[asyncio.Future[None]] = deque()
@@ -200,6 +226,7 @@ class _Host:
     def take_idle(self, now: float) -> _Connection | None:
         while self.idle:
             since, connection = self.idle.pop()  # the most recently used is the least likely to be stale
+            self.idle_everywhere.remove(connection)
             if not connection.closed and now - since < self.expiry:
                 return connection
             connection.close()
@@ -212,6 +239,7 @@ class _Host:
             self.open -= 1
         else:
             self.idle.append((now, connection))
+            self.idle_everywhere.add(connection)
         self.wake()
 
     def wake(self) -> None:
@@ -224,13 +252,18 @@ class _Host:
 
 
 class WireTransport(httpx.AsyncBaseTransport):
-    """An httpx transport over pooled HTTP/1.1 connections (one pool per host)."""
+    """An httpx transport over pooled HTTP/1.1 connections.
+
+    At most `max_connections` connections are open to any one host, and at
+    most `max_connections` idle ones are kept across all hosts.
+    """
 
     def __init__(self, *, verify: ssl.SSLContext | bool, max_connections: int,
                  keepalive_expiry: float = 4.0) -> None:
         self._verify = verify
         self._max_connections = max_connections
         self._expiry = keepalive_expiry
+        self._idle = _IdleConnections(max_connections)
         self._hosts: dict[tuple[bytes, bytes, int | None], _Host] = {}
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -240,7 +273,7 @@ class WireTransport(httpx.AsyncBaseTransport):
         key = (url.raw_scheme, url.raw_host, url.port)
         host = self._hosts.get(key)
         if host is None:
-            host = self._hosts[key] = _Host(self._max_connections, self._expiry)
+            host = self._hosts[key] = _Host(self._max_connections, self._expiry, self._idle)
         loop = asyncio.get_running_loop()
         connection = await self._connection(host, request, timeouts, loop)
         try:

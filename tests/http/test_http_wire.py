@@ -44,10 +44,12 @@ class Server:
         self.script: list[Script | float] = []
         self.url = ""
         self.connections = 0
+        self.open_connections = 0
         self.close_after_answer = False  # end each connection after one answer
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
+        self.open_connections += 1
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -70,6 +72,7 @@ class Server:
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
+            self.open_connections -= 1
             writer.close()
 
 
@@ -340,3 +343,25 @@ async def test_a_connection_idle_too_long_is_not_reused(server: Server) -> None:
     assert await client.request("GET", "/c") == {"ok": True}
     assert server.connections == 2  # idle past the expiry: a new connection
     await http.aclose()
+
+
+async def test_idle_connections_across_many_hosts_are_capped() -> None:
+    """One host per shop (live Shopify): idle sockets must not pile up, one per host."""
+    servers = [Server() for _ in range(6)]
+    listeners = []
+    for srv in servers:
+        listener = await asyncio.start_server(srv.handle, "127.0.0.1", 0)
+        srv.url = f"http://127.0.0.1:{listener.sockets[0].getsockname()[1]}"
+        listeners.append(listener)
+    http = Channel("shopify", WireTransport(verify=False, max_connections=2), read_only=False)
+    for srv in servers:
+        client = ServiceClient("shopify", http, srv.url, httpx.Auth(), retry=FAST)
+        assert await client.request("GET", "/shop") == {"ok": True}
+    await asyncio.sleep(0.1)  # let the closed connections reach the servers
+    assert sum(srv.open_connections for srv in servers) == 2  # the two most recent hosts
+    assert [srv.open_connections for srv in servers[-2:]] == [1, 1]
+    client = ServiceClient("shopify", http, servers[0].url, httpx.Auth(), retry=FAST)
+    assert await client.request("GET", "/shop") == {"ok": True}  # a closed one is replaced
+    await http.aclose()
+    for listener in listeners:
+        listener.close()
