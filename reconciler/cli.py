@@ -123,11 +123,12 @@ def workers_option(func):
 
 def guarded(run) -> None:
     """Run a command body: clean one-line errors, exit codes as returned."""
-    from reconciler.commands.common import CommandError, configure_logging, tune_collector
+    from reconciler.collector import space_young_collections
+    from reconciler.commands.common import CommandError, configure_logging
     from reconciler.secrets import MissingSecretError, redactor
 
     configure_logging(os.environ.get("RECONCILER_LOG", "warning"))
-    tune_collector()
+    space_young_collections()
     try:
         code = run()
     except (CommandError, MissingSecretError) as exc:

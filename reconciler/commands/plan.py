@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,7 @@ from reconciler.commands.common import (
     read_with_progress,
     say,
     stdout_is_tty,
-    timing,
+    timed,
 )
 from reconciler.engine import exitcodes
 from reconciler.engine.document import build_document
@@ -68,16 +67,12 @@ def run_plan(target: Target, selection: Selection, merchants_dir: Path, *, fmt: 
         say(f"Target: {target.name}", err=True)
     check_credentials(target, selection.chosen)
     load_client_stack(target)
-    started, cpu = time.perf_counter(), time.process_time()
-    plans = read_plans(target, selection, merchants_dir, parallelism, workers)
-    timing.info("read merchants=%d parallelism=%d seconds=%.3f cpu_seconds=%.3f", len(plans),
-                parallelism, time.perf_counter() - started, time.process_time() - cpu)
-    started, cpu = time.perf_counter(), time.process_time()
-    document = plan_document(target, plans)
-    if out:
-        write_plan_file(document, out)
-    apply_command = f"reconciler apply --plan {out}" if out else None
-    emit(document, fmt, apply_command)
-    timing.info("output seconds=%.3f cpu_seconds=%.3f", time.perf_counter() - started,
-                time.process_time() - cpu)
+    with timed("read", merchants=len(selection.chosen), parallelism=parallelism):
+        plans = read_plans(target, selection, merchants_dir, parallelism, workers)
+    with timed("output"):
+        document = plan_document(target, plans)
+        if out:
+            write_plan_file(document, out)
+        apply_command = f"reconciler apply --plan {out}" if out else None
+        emit(document, fmt, apply_command)
     return exit_code(document, detailed)

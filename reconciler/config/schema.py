@@ -48,7 +48,7 @@ CREDENTIAL_FIELDS: tuple[DocPath, ...] = (  # in the order a merchant file lists
 )
 # Vendor token prefixes that must never sit in a merchant file, whatever the key.
 _TOKEN_LOOKING = re.compile(r"\b(shpat|shpca|shppa|shpss|sk_live|sk_test)_[A-Za-z0-9]{8,}")
-_TOKEN_PREFILTER = re.compile(r"(shpat|shpca|shppa|shpss|sk_live|sk_test)_[A-Za-z0-9]{8,}")
+_TOKEN_PREFILTER = re.compile(_TOKEN_LOOKING.pattern.removeprefix(r"\b"))  # see _token_looking_values
 _JSON_TYPES = {bool: "a boolean", int: "a number", float: "a number", str: "a string",
                list: "a list", dict: "a mapping", type(None): "empty (null)"}
 
@@ -150,7 +150,7 @@ def generate() -> list[Path]:
 
 
 def _fast_schema(node: Any) -> Any:
-    """An inlined schema for fastjsonschema, exactly as strict as `_Validator`.
+    """An inlined schema for fastjsonschema, exactly as strict as `_validator_class()`.
 
     fastjsonschema reads `$` as end of string (`\\Z`); `_anchored_pattern`
     also refuses a trailing newline, which `\\Z` would let a pattern like

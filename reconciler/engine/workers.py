@@ -1,8 +1,9 @@
 """Reading a large fleet from several processes.
 
-One Python process spends about a millisecond of CPU per request on
-building, signing, sending and decoding it; a fleet of thousands of
-merchants keeps one core busy long before the network is the limit. Read-only
+One Python process spends a few hundred microseconds of CPU per merchant
+and request on building, signing, sending, decoding and diffing; against
+fast services, a fleet of thousands of merchants keeps one core busy before
+the network is the limit (docs/performance.md). Read-only
 runs (plan, verify) can therefore split the fleet across worker processes,
 each with its own event loop and connection pools, and put the results back
 in order. Nothing else changes:

@@ -21,6 +21,7 @@ both ways is the same request; otherwise requests are built the ordinary way.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -53,13 +54,10 @@ class Channel:
         self._transport = transport
         self._headers = dict(headers)
         self._templates: dict[tuple[bytes, bool], httpx.Headers] = {}
-        self._timeouts: dict[float, dict[str, Any]] = {}
 
     def build(self, method: str, url: httpx.URL, body: bytes, timeout: float) -> httpx.Request:
         """The request as it goes to auth: default headers, JSON content type when there is a body."""
-        extensions = self._timeouts.get(timeout)
-        if extensions is None:  # nobody changes a request's extensions: one dict per timeout value
-            extensions = self._timeouts[timeout] = {"timeout": httpx.Timeout(timeout).as_dict()}
+        extensions = _timeout_extensions(timeout)
         if not FAST_BUILD or (method in _BODY_METHODS and not body):
             return self._build_ordinary(method, url, body, extensions)
         return self._build_fast(method, url, body, extensions)
@@ -108,6 +106,12 @@ class Channel:
 
     async def aclose(self) -> None:
         await self._transport.aclose()
+
+
+@functools.lru_cache(maxsize=64)  # nearly always the policy's timeout; retries add a few more
+def _timeout_extensions(timeout: float) -> dict[str, Any]:
+    """Request extensions for `timeout` (shared: nothing changes a request's extensions)."""
+    return {"timeout": httpx.Timeout(timeout).as_dict()}
 
 
 def _fast_build_works() -> bool:

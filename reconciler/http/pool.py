@@ -21,6 +21,7 @@ from __future__ import annotations
 import ssl
 from collections.abc import Mapping
 from types import TracebackType
+from typing import NamedTuple
 
 import httpx
 
@@ -106,51 +107,47 @@ class ClientPool:
             merchant=merchant.slug,
         )
 
-    def _secret(self, merchant: DesiredState, name: str) -> str:
-        return resolve(merchant.credentials.all()[name], sandbox=self.target.is_sandbox)
-
     def providers(self, merchant: DesiredState) -> dict[str, Provider]:
         """One provider per service for `merchant`, keyed by service name.
 
         Raises MissingSecretError (naming the variable) on a live target
         when a referenced variable is unset.
         """
-        keys = shared_keys(self.target, merchant)
+        bound = bind(self.target, merchant)  # each credential resolved once for all four
         return {
-            "tiktok_shop": self.tiktok_shop(merchant, keys),
-            "pipe17": self.pipe17(merchant, keys),
-            "shopify": self.shopify(merchant, keys),
-            "loop": self.loop(merchant, keys),
+            "tiktok_shop": self.tiktok_shop(merchant, bound),
+            "pipe17": self.pipe17(merchant, bound),
+            "shopify": self.shopify(merchant, bound),
+            "loop": self.loop(merchant, bound),
         }
 
-    def tiktok_shop(self, merchant: DesiredState, keys: Mapping[str, str] | None = None
-                    ) -> TikTokShopProvider:
-        keys = keys or shared_keys(self.target, merchant)
+    def tiktok_shop(self, merchant: DesiredState, bound: Bound | None = None) -> TikTokShopProvider:
+        secrets, keys = bound or bind(self.target, merchant)
         base = self.target.endpoints["tiktok_shop"]
         auth = TikTokAuth(
-            self._secret(merchant, "tiktok_app_key"),
-            self._secret(merchant, "tiktok_app_secret"),
-            self._secret(merchant, "tiktok_access_token"),
+            secrets["tiktok_app_key"],
+            secrets["tiktok_app_secret"],
+            secrets["tiktok_access_token"],
             base_path=self._path_of(base),
         )
         client = self._client("tiktok_shop", merchant, auth, keys["tiktok_shop"], base)
         return TikTokShopProvider(client, merchant, self.cache, keys["tiktok_cache"])
 
-    def pipe17(self, merchant: DesiredState, keys: Mapping[str, str] | None = None) -> Pipe17Provider:
-        keys = keys or shared_keys(self.target, merchant)
-        auth = pipe17_auth(self._secret(merchant, "pipe17_api_key"))
+    def pipe17(self, merchant: DesiredState, bound: Bound | None = None) -> Pipe17Provider:
+        secrets, keys = bound or bind(self.target, merchant)
+        auth = pipe17_auth(secrets["pipe17_api_key"])
         base = self.target.endpoints["pipe17"]
         return Pipe17Provider(self._client("pipe17", merchant, auth, keys["pipe17"], base), merchant)
 
-    def shopify(self, merchant: DesiredState, keys: Mapping[str, str] | None = None) -> ShopifyProvider:
-        keys = keys or shared_keys(self.target, merchant)
-        auth = shopify_auth(self._secret(merchant, "shopify_access_token"))
+    def shopify(self, merchant: DesiredState, bound: Bound | None = None) -> ShopifyProvider:
+        secrets, keys = bound or bind(self.target, merchant)
+        auth = shopify_auth(secrets["shopify_access_token"])
         base = self.target.endpoints["shopify"].replace("{shop}", merchant.shopify_shop)
         return ShopifyProvider(self._client("shopify", merchant, auth, keys["shopify"], base), merchant)
 
-    def loop(self, merchant: DesiredState, keys: Mapping[str, str] | None = None) -> LoopProvider:
-        keys = keys or shared_keys(self.target, merchant)
-        auth = loop_auth(self._secret(merchant, "loop_api_key"))
+    def loop(self, merchant: DesiredState, bound: Bound | None = None) -> LoopProvider:
+        secrets, keys = bound or bind(self.target, merchant)
+        auth = loop_auth(secrets["loop_api_key"])
         base = self.target.endpoints["loop"]
         return LoopProvider(self._client("loop", merchant, auth, keys["loop"], base), merchant)
 
@@ -159,6 +156,28 @@ class ClientPool:
         if path is None:
             path = self._paths[base] = httpx.URL(base).path
         return path
+
+
+class Bound(NamedTuple):
+    """A merchant's credentials resolved for one target, and the keys they share state under."""
+
+    secrets: dict[str, str]  # credential name -> value
+    keys: dict[str, str]  # kind of shared state -> key (see `shared_keys`)
+
+
+def bind(target: Target, merchant: DesiredState) -> Bound:
+    """Resolve every credential of `merchant` once (MissingSecretError names an unset one)."""
+    secrets = {name: resolve(ref, sandbox=target.is_sandbox)
+               for name, ref in merchant.credentials.all().items()}
+    app_key, token = secrets["tiktok_app_key"], secrets["tiktok_access_token"]
+    keys = {
+        "tiktok_shop": fingerprint(token),
+        "tiktok_cache": fingerprint(f"{app_key}\n{token}"),
+        "pipe17": fingerprint(secrets["pipe17_api_key"]),
+        "shopify": merchant.shopify_shop,
+        "loop": fingerprint(secrets["loop_api_key"]),
+    }
+    return Bound(secrets, keys)
 
 
 def shared_keys(target: Target, merchant: DesiredState) -> dict[str, str]:
@@ -170,14 +189,4 @@ def shared_keys(target: Target, merchant: DesiredState) -> dict[str, str]:
     token. Merchants with any key in common must be read by the same process
     (reconciler/engine/workers.py). Values are fingerprints, never secrets.
     """
-    def secret(name: str) -> str:
-        return resolve(merchant.credentials.all()[name], sandbox=target.is_sandbox)
-
-    app_key, token = secret("tiktok_app_key"), secret("tiktok_access_token")
-    return {
-        "tiktok_shop": fingerprint(token),
-        "tiktok_cache": fingerprint(f"{app_key}\n{token}"),
-        "pipe17": fingerprint(secret("pipe17_api_key")),
-        "shopify": merchant.shopify_shop,
-        "loop": fingerprint(secret("loop_api_key")),
-    }
+    return bind(target, merchant).keys

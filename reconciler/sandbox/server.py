@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
 import socket
 import subprocess
@@ -16,6 +15,7 @@ import httpx
 import uvicorn
 from starlette.applications import Starlette
 
+from reconciler.collector import freeze_long_lived, space_young_collections
 from reconciler.model import DesiredState
 from reconciler.sandbox.app import build_app
 from reconciler.sandbox.faults import ConnectionDropped
@@ -24,11 +24,6 @@ from reconciler.sandbox.store import StateStore
 from reconciler.targets import is_loopback
 
 log = logging.getLogger("reconciler.sandbox")
-
-# First-generation threshold of the cyclic garbage collector while serving
-# (CPython's default is 700 allocations); see `_settle_garbage_collector`.
-GC_THRESHOLD = 10_000
-
 
 class NotLoopbackError(ValueError):
     """The sandbox only listens on loopback addresses."""
@@ -97,7 +92,9 @@ def serve(
     app = build_app(emulator, persist=store.save if store is not None else None)
     logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
     log.info("sandbox serving %d merchant(s) on http://%s:%d", len(emulator.merchants), host, port)
-    _settle_garbage_collector()
+    # The emulator's state (and the merchant files it was built from) lives as long as the server.
+    freeze_long_lived()
+    space_young_collections()
     uvicorn.Server(server_config(app, host, port)).run()
 
 
@@ -111,21 +108,6 @@ def server_config(app: Starlette, host: str, port: int) -> uvicorn.Config:
     """
     return uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
                           timeout_graceful_shutdown=2)
-
-
-def _settle_garbage_collector() -> None:
-    """Keep the cyclic garbage collector from rescanning what lives as long as the server.
-
-    The emulator's state (and the merchant files it was built from) is a large
-    graph of long-lived dicts and lists; every full collection would walk all
-    of it. Freezing what exists now leaves only objects made while serving to
-    scan, and a larger first-generation threshold makes the short-lived objects
-    of each request cost fewer collections. Reference counting still frees
-    everything as before; only cycle detection runs less often.
-    """
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
 
 
 @contextlib.contextmanager
