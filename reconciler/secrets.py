@@ -8,6 +8,7 @@ journals or output. Every resolved value is registered with the process-wide
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -37,6 +38,7 @@ def parse_ref(text: str) -> SecretRef | None:
     return SecretRef(match.group(1)) if match else None
 
 
+@functools.lru_cache(maxsize=65536)  # each is asked for twice a run (checked, then bound)
 def sandbox_credential(ref: SecretRef) -> str:
     """The credential the sandbox expects when `ref`'s variable is unset.
 
@@ -73,7 +75,7 @@ class Redactor:
         self._lock = threading.Lock()
 
     def add(self, value: str) -> None:
-        if len(value) < 4:
+        if len(value) < 4 or value in self._values:  # most values are added again and again
             return
         with self._lock:
             if value not in self._values:

@@ -8,7 +8,7 @@ change it (by overriding it there).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -52,17 +52,14 @@ def address_paths(data: dict[str, Any]) -> Iterator[tuple[str, DocPath]]:
 
 def build_desired(doc: Located, file: str, slug: str) -> DesiredState:
     data = doc.data
-    place = _placer(doc, file)
     settings: dict[str, Any] = {}
-    positions: dict[str, tuple[int, int]] = {}
     for address, path in address_paths(data):
         value = get(data, path)
         if value is None:
             continue  # unmanaged
         settings[address] = PRESENT if path[:-1] == _INTEGRATIONS else value
-        positions[address] = place(path)
-    _place_values(data, (), "", place, positions)
     h5 = data["tiktok_shop"]["h5_redirect"]
+    document = frozen(data)
     return DesiredState(
         slug=slug,
         source=file,
@@ -73,9 +70,45 @@ def build_desired(doc: Located, file: str, slug: str) -> DesiredState:
         credentials=_credentials(data),
         h5_redirect=H5Redirect(approved=h5["approved"], evidence=h5.get("evidence")),
         settings=MappingProxyType(settings),
-        positions=MappingProxyType(positions),
-        document=frozen(data),
+        positions=_Positions(doc, file, settings, document),
+        document=document,
     )
+
+
+class _Positions(Mapping[str, tuple[int, int]]):
+    """(line, column) of each managed address and each dotted document path, in `file`.
+
+    Worked out on first use: a plan or an apply never asks, and the
+    placing would otherwise cost a third of building the desired state.
+    """
+
+    __slots__ = ("_doc", "_file", "_settings", "_document", "_table")
+
+    def __init__(self, doc: Located, file: str, settings: Mapping[str, Any],
+                 document: Mapping[str, Any]) -> None:
+        self._doc = Located({}, doc.values, {})  # positions only: the data is in `document`
+        self._file = file
+        self._settings = settings
+        self._document = document
+        self._table: dict[str, tuple[int, int]] | None = None
+
+    def _positions(self) -> dict[str, tuple[int, int]]:
+        if self._table is None:
+            place = _placer(self._doc, self._file)
+            table = {address: place(path) for address, path in address_paths(self._document)
+                     if address in self._settings}
+            _place_values(self._document, (), "", place, table)
+            self._table = table
+        return self._table
+
+    def __getitem__(self, name: str) -> tuple[int, int]:
+        return self._positions()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._positions())
+
+    def __len__(self) -> int:
+        return len(self._positions())
 
 
 def _credentials(data: dict[str, Any]) -> Credentials:
@@ -107,7 +140,7 @@ def _placer(doc: Located, file: str) -> Callable[[DocPath], tuple[int, int]]:
     return place
 
 
-def _place_values(value: dict[str, Any], path: DocPath, dotted: str,
+def _place_values(value: Mapping[str, Any], path: DocPath, dotted: str,
                   place: Callable[[DocPath], tuple[int, int]],
                   positions: dict[str, tuple[int, int]]) -> None:
     """The position of every value in the document, by dotted path (`loop.portal_domain`)."""
@@ -115,5 +148,5 @@ def _place_values(value: dict[str, Any], path: DocPath, dotted: str,
         here = (*path, key)
         name = f"{dotted}.{key}" if dotted else str(key)
         positions[name] = place(here)
-        if isinstance(item, dict):
+        if isinstance(item, Mapping):
             _place_values(item, here, name, place, positions)

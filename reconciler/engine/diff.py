@@ -31,7 +31,7 @@ def diff(desired: DesiredState, live: Mapping[str, Any],
     changes: list[Change] = []
     for address, want in desired.settings.items():
         have = live.get(address)
-        if normalize(address, want) == normalize(address, have):
+        if want == have or normalize(address, want) == normalize(address, have):
             continue
         action = Action.CREATE if have is None else Action.UPDATE
         if _is_integration(address):

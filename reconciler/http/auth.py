@@ -20,6 +20,8 @@ from reconciler.secrets import redactor
 
 # Never part of the signed string (docs/providers/tiktok_shop.md).
 _UNSIGNED_PARAMS = frozenset({"sign", "access_token"})
+# Added to every request's query by the auth flow (replaced if already there).
+_ADDED_PARAMS = frozenset({"app_key", "timestamp", "sign"})
 
 
 def tiktok_sign(
@@ -58,6 +60,7 @@ class TikTokAuth(httpx.Auth):
         for value in (app_key, app_secret, access_token):
             redactor.add(value)
         self._app_key = app_key
+        self._quoted_app_key = quote(app_key, safe="")
         self._app_secret = app_secret
         self._access_token = access_token
         self._base_path = base_path.rstrip("/")
@@ -71,15 +74,19 @@ class TikTokAuth(httpx.Auth):
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         url = request.url
-        replaced = {"app_key", "timestamp", "sign"}
-        params = [(k, v) for k, v in parse_qsl(url.query.decode("ascii"), keep_blank_values=True)
-                  if k not in replaced]
-        params += [("app_key", self._app_key), ("timestamp", str(int(self._clock())))]
+        query = url.query.decode("ascii")
+        params = parse_qsl(query, keep_blank_values=True) if query else []
+        if any(k in _ADDED_PARAMS for k, _ in params):  # signed before: sign afresh
+            params = [(k, v) for k, v in params if k not in _ADDED_PARAMS]
+            query = urlencode(params, quote_via=quote)
+        timestamp = str(int(self._clock()))
         multipart = request.headers.get("content-type", "").startswith("multipart/form-data")
         body = b"" if multipart else request.content
-        sign = tiktok_sign(self._app_secret, self.signed_path(url), params, body)
-        params.append(("sign", sign))
-        request.url = urls.with_query(url, urlencode(params, quote_via=quote))
+        sign = tiktok_sign(self._app_secret, self.signed_path(url),
+                           [*params, ("app_key", self._app_key), ("timestamp", timestamp)], body)
+        # The query as written stays as it is (already encoded); the three parameters follow it.
+        added = f"app_key={self._quoted_app_key}&timestamp={timestamp}&sign={sign}"
+        request.url = urls.with_query(url, f"{query}&{added}" if query else added)
         request.headers["x-tts-access-token"] = self._access_token
         yield request
 

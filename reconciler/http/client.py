@@ -39,10 +39,9 @@ Params = Mapping[str, str | int]
 logs.install()
 
 
-@functools.lru_cache(maxsize=16384)
+@functools.lru_cache(maxsize=64)
 def _parsed_base(text: str) -> httpx.URL:
-    """Base URLs repeat for every merchant of a service; Shopify's differ by shop, and a
-    shop is read several times a run (plan, apply, verify), so a fleet's worth is kept."""
+    """A service's base URL is the same for every merchant: parsed once."""
     return httpx.URL(text)
 
 
@@ -53,7 +52,7 @@ class ServiceClient:
         self,
         service: str,
         http: Channel,
-        base_url: str,
+        base_url: str | httpx.URL,
         auth: httpx.Auth,
         *,
         bucket: TokenBucket | None = None,
@@ -65,7 +64,8 @@ class ServiceClient:
         self.merchant = merchant
         self.read_only = read_only
         self._http = http
-        self._base = _parsed_base(base_url.rstrip("/"))
+        # Already parsed (Shopify's per-shop base, see urls.Template) or parsed once here.
+        self._base = base_url if isinstance(base_url, httpx.URL) else _parsed_base(base_url.rstrip("/"))
         self._auth = auth
         self._bucket = bucket
         self._retry = retry or RetryPolicy()

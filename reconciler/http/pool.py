@@ -25,6 +25,7 @@ from typing import NamedTuple
 
 import httpx
 
+from reconciler.http import urls
 from reconciler.http.auth import TikTokAuth, loop_auth, pipe17_auth, shopify_auth
 from reconciler.http.cache import RunCache, fingerprint
 from reconciler.http.channel import Channel
@@ -66,6 +67,7 @@ class ClientPool:
         self._max_connections = max_connections
         self._http: dict[str, Channel] = {}
         self._paths: dict[str, str] = {}
+        self._shopify_base: urls.Template | None = None
         # One TLS context for all four clients: building one costs tens of milliseconds.
         self._verify: ssl.SSLContext | bool = httpx.create_ssl_context() if target.verify_tls else False
 
@@ -92,7 +94,8 @@ class ClientPool:
         return Channel(service, transport, read_only=self.read_only)
 
     def _client(
-        self, service: str, merchant: DesiredState, auth: httpx.Auth, limit_key: str, base: str
+        self, service: str, merchant: DesiredState, auth: httpx.Auth, limit_key: str,
+        base: str | httpx.URL,
     ) -> ServiceClient:
         if not self._http:
             raise RuntimeError("ClientPool is not open: use `async with ClientPool(...)`")
@@ -142,7 +145,9 @@ class ClientPool:
     def shopify(self, merchant: DesiredState, bound: Bound | None = None) -> ShopifyProvider:
         secrets, keys = bound or bind(self.target, merchant)
         auth = shopify_auth(secrets["shopify_access_token"])
-        base = self.target.endpoints["shopify"].replace("{shop}", merchant.shopify_shop)
+        if self._shopify_base is None:
+            self._shopify_base = urls.Template(self.target.endpoints["shopify"].rstrip("/"), "{shop}")
+        base = self._shopify_base.fill(merchant.shopify_shop)  # one host (or path) per shop
         return ShopifyProvider(self._client("shopify", merchant, auth, keys["shopify"], base), merchant)
 
     def loop(self, merchant: DesiredState, bound: Bound | None = None) -> LoopProvider:

@@ -15,6 +15,7 @@ ordinary way, with the same result, only slower.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote
 
 import httpx
@@ -37,20 +38,58 @@ def _join_text(base: httpx.URL, path: str, query: str | None) -> httpx.URL:
     return httpx.URL(text + ("?" + query if query else ""))
 
 
+_STAND_IN = "placeholder-0f1e2d3c"  # parses as a host label and as a path segment
+_PLAIN_NAME = re.compile(r"[a-z0-9][a-z0-9.-]*")  # reads the same in a host and in a path
+
+
+def _fill_parsed(parsed: httpx.URL, value: str) -> httpx.URL:
+    ref = parsed._uri_reference  # type: ignore[attr-defined]
+    url = httpx.URL.__new__(httpx.URL)
+    url._uri_reference = ref._replace(  # type: ignore[attr-defined]
+        host=ref.host.replace(_STAND_IN, value), path=ref.path.replace(_STAND_IN, value))
+    return url
+
+
 def _fast_path_works() -> bool:
     base = httpx.URL("https://shop.example.com:8443/admin/api")
     samples = [("/orders/1", "a=1&b=%20x"), ("", None), ("/a b/ü", "sign=ab%2Fc")]
+    templates = ("https://{shop}/admin/api/x.json", "http://127.0.0.1:9/shopify/{shop}/admin")
     try:
-        return all(
+        joined = all(
             str(_join_parsed(base, p, q)) == str(_join_text(base, p, q))
             and _join_parsed(base, p, q).raw_path == _join_text(base, p, q).raw_path
             for p, q in samples
+        )
+        filled = [(_fill_parsed(httpx.URL(t.replace("{shop}", _STAND_IN)), "a-1.myshopify.com"),
+                   httpx.URL(t.replace("{shop}", "a-1.myshopify.com"))) for t in templates]
+        return joined and all(
+            (fast.raw_host, fast.raw_path, str(fast)) == (slow.raw_host, slow.raw_path, str(slow))
+            for fast, slow in filled
         )
     except (AttributeError, TypeError, ValueError):
         return False
 
 
 FAST = _fast_path_works()
+
+
+class Template:
+    """A base URL with one placeholder (Shopify's `{shop}`), parsed once for every value.
+
+    A value of lower-case letters, digits, dots and hyphens (every myshopify
+    domain) is put into the parsed template directly; anything else makes
+    the whole URL be parsed again, as it would without the template.
+    """
+
+    def __init__(self, text: str, placeholder: str) -> None:
+        self.text = text
+        self.placeholder = placeholder
+        self._parsed = httpx.URL(text.replace(placeholder, _STAND_IN))
+
+    def fill(self, value: str) -> httpx.URL:
+        if FAST and _PLAIN_NAME.fullmatch(value):
+            return _fill_parsed(self._parsed, value)
+        return httpx.URL(self.text.replace(self.placeholder, value))
 
 
 def join(base: httpx.URL, path: str = "", query: str | None = None) -> httpx.URL:

@@ -63,3 +63,14 @@ async def test_header_key_auth_sets_header_and_registers_secret():
     request = next(HeaderKeyAuth("X-Pipe17-Key", "CANARY-key-987").auth_flow(httpx.Request("GET", "https://h/")))
     assert request.headers["X-Pipe17-Key"] == "CANARY-key-987"
     assert "CANARY-key-987" not in redactor.redact("key CANARY-key-987")
+
+
+async def test_tiktok_auth_replaces_a_previous_signature_and_keeps_the_query():
+    auth = TikTokAuth("KEY 1", "SECRET-1", "TOKEN-1", clock=lambda: 1700000000)
+    stale = "https://h/return_refund/202309/return_proxy?shop_cipher=C%2F1&sign=old&timestamp=1&app_key=x"
+    request = next(auth.auth_flow(httpx.Request("GET", stale)))
+    items = request.url.params.multi_items()
+    assert [k for k, _ in items] == ["shop_cipher", "app_key", "timestamp", "sign"]
+    assert request.url.query.startswith(b"shop_cipher=C%2F1&app_key=KEY%201&timestamp=1700000000&sign=")
+    unsigned = [(k, v) for k, v in items if k != "sign"]
+    assert dict(items)["sign"] == tiktok_sign("SECRET-1", "/return_refund/202309/return_proxy", unsigned)

@@ -43,3 +43,22 @@ def test_a_path_from_an_answer_cannot_add_a_query_or_leave_the_path() -> None:
     url = urls.join(httpx.URL("https://api.pipe17.io/api/v3"), "/integrations/a?b=1#c d")
     assert url.query == b"" and url.fragment == ""
     assert url.raw_path == b"/api/v3/integrations/a%3Fb=1%23c%20d"
+
+
+SHOP_TEMPLATES = ["https://{shop}/admin/api/2025-07/graphql.json",
+                  "http://127.0.0.1:8787/shopify/{shop}/admin/api/2025-07/graphql.json"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(template=st.sampled_from(SHOP_TEMPLATES),
+       shop=st.from_regex(r"[a-z0-9][a-z0-9-]{0,20}\.myshopify\.com", fullmatch=True))
+def test_a_filled_template_equals_parsing_the_text(template: str, shop: str) -> None:
+    same(urls.Template(template, "{shop}").fill(shop), httpx.URL(template.replace("{shop}", shop)))
+
+
+@pytest.mark.parametrize("template", SHOP_TEMPLATES)
+def test_an_unusual_value_is_parsed_in_full(template: str) -> None:
+    filled = urls.Template(template, "{shop}")
+    same(filled.fill("Acme.MyShopify.com"), httpx.URL(template.replace("{shop}", "Acme.MyShopify.com")))
+    with pytest.raises(httpx.InvalidURL):
+        filled.fill("acme shop\n.myshopify.com")
