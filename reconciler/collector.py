@@ -24,7 +24,10 @@ def space_young_collections() -> None:
 def freeze_long_lived() -> None:
     """Keep every later collection from walking what exists now (it lives to the end).
 
-    Cyclic garbage made so far is collected first, so nothing unreachable is kept.
+    The young generations are collected first, so recent cyclic garbage is
+    not kept. A full collection would also walk the whole loaded fleet
+    (about 40 ms for 1,000 merchants) and, measured after loading one,
+    found nothing to free: what reached the old generation is the fleet.
     """
-    gc.collect()
+    gc.collect(1)
     gc.freeze()

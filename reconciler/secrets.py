@@ -57,6 +57,9 @@ def _automaton(values: list[str]) -> ahocorasick.Automaton:
     return automaton
 
 
+_LONG_TEXT = 64 * 1024  # characters
+
+
 class Redactor:
     """Collects secret values seen by this process and scrubs them from text.
 
@@ -82,19 +85,25 @@ class Redactor:
                 self._values.add(value)
                 self._pending.append(value)
 
-    def _matchers(self) -> list[ahocorasick.Automaton]:
+    def _matchers(self, merged: bool = False) -> list[ahocorasick.Automaton]:
+        """The automata covering every secret; with `merged`, one automaton for them all."""
         with self._lock:
             if self._pending:
                 values, self._pending = self._pending, []
                 while self._chunks and len(self._chunks[-1][0]) <= len(values):
                     values = self._chunks.pop()[0] + values
                 self._chunks.append((values, _automaton(values)))
+            if merged and len(self._chunks) > 1:
+                values = [value for chunk, _ in self._chunks for value in chunk]
+                self._chunks = [(values, _automaton(values))]
             return [automaton for _, automaton in self._chunks]
 
     def redact(self, text: str) -> str:
+        # A long text (a fleet's plan) is scanned once by one automaton rather than
+        # once per automaton: building one costs about what one scan of it does.
         spans = sorted(
             (end - length + 1, end + 1)
-            for automaton in self._matchers()
+            for automaton in self._matchers(merged=len(text) > _LONG_TEXT)
             for end, length in automaton.iter(text)
         )
         if not spans:

@@ -26,6 +26,22 @@ def test_thousands_of_secrets_added_while_redacting_are_all_found() -> None:
     assert "CANARY" not in redactor.redact(text)
 
 
+def test_a_long_text_is_redacted_as_fully_as_a_short_one() -> None:
+    redactor = Redactor()
+    values = [f"CANARY-{i:05d}-secret" for i in range(300)]
+    for i, value in enumerate(values):
+        redactor.add(value)
+        if i % 5 == 0:
+            redactor.redact(value)  # matchers built piecemeal, as during a run
+    redactor.add("CANARY-00007-secret-and-more")  # overlaps one added earlier
+    filler = "x" * 70_000  # past the length where one merged matcher scans the text
+    text = filler + " ".join([*values, "CANARY-00007-secret-and-more"]) + filler
+    redacted = redactor.redact(text)
+    assert "CANARY" not in redacted
+    assert redacted.count("***") == len(values) + 1
+    assert redactor.redact("short CANARY-00299-secret") == "short ***"
+
+
 def test_short_values_are_not_treated_as_secrets() -> None:
     redactor = Redactor()
     redactor.add("abc")
