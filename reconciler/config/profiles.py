@@ -110,20 +110,24 @@ def extend(doc: Located, store: ProfileStore) -> tuple[Located, list[Problem]]:
 
 
 def merge(base: Located, over: Located) -> Located:
-    """Deep-merge `over` onto `base`; positions follow whichever file supplied each value."""
+    """Deep-merge `over` onto `base`; positions follow whichever file supplied each value.
+
+    `base` is a cached profile, shared by every document extending it: none
+    of its containers ends up in the result. `over` is the extending
+    document's own, read for this merge alone: its containers are taken over.
+    """
     values = {**base.values, **over.values}
     keys = {**base.keys, **over.keys}
     return Located(_merge_values(base.data, over.data), values, keys)
 
 
 def _merge_values(base: Any, over: Any) -> Any:
-    # Always fresh containers: a cached profile is shared by every merchant extending it.
     if isinstance(base, dict) and isinstance(over, dict):
         merged = {key: _copy(value) for key, value in base.items()}
         for key, value in over.items():
-            merged[key] = _merge_values(base[key], value) if key in base else _copy(value)
+            merged[key] = _merge_values(base[key], value) if key in base else value
         return merged
-    return _copy(over)
+    return over
 
 
 def _copy(value: Any) -> Any:

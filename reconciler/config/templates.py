@@ -68,10 +68,11 @@ def render_templates(doc: Located, slug: str) -> tuple[Located, list[Problem]]:
     which only look at strings, skip it: its problem is already reported.
     """
     context = {**doc.data, "slug": slug}  # the merchant's own values, nothing else
-    data = _copy_maps(doc.data)
+    data = dict(doc.data)
+    copied: set[int] = set()
     problems: list[Problem] = []
     for path in TEMPLATE_FIELDS:
-        parent = _parent(data, path)
+        parent = _writable_parent(data, path, copied)
         source = parent.get(path[-1]) if parent is not None else None
         if not isinstance(source, str):
             continue
@@ -114,14 +115,20 @@ def _describe(node: nodes.Node) -> str:
     return names.get(type(node), type(node).__name__)
 
 
-def _parent(data: dict[str, Any], path: DocPath) -> dict[str, Any] | None:
-    current: Any = data
+def _writable_parent(data: dict[str, Any], path: DocPath, copied: set[int]) -> dict[str, Any] | None:
+    """The mapping holding `path`'s field, copied (with every mapping above it) on first use.
+
+    Only the mappings on the way to a templated field are copied: the input
+    document, which the template context reads, is never written, and what
+    no template touches is shared with it rather than copied.
+    """
+    current = data
     for key in path[:-1]:
-        current = current.get(key) if isinstance(current, dict) else None
-    return current if isinstance(current, dict) else None
-
-
-def _copy_maps(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _copy_maps(item) for key, item in value.items()}
-    return value
+        child = current.get(key)
+        if not isinstance(child, dict):
+            return None
+        if id(child) not in copied:
+            child = current[key] = dict(child)
+            copied.add(id(child))
+        current = child
+    return current

@@ -41,7 +41,32 @@ _LIBYAML = hasattr(yaml, "CSafeLoader")
 # libyaml composes without recursing in Python and refuses nesting deeper than
 # about a thousand levels itself, so a document is composed in one pass; the
 # builder then bounds depth, tags and alias expansion as it walks the nodes.
-_LOADER = yaml.CSafeLoader if _LIBYAML else yaml.SafeLoader
+_BASE_LOADER = yaml.CSafeLoader if _LIBYAML else yaml.SafeLoader
+
+
+class _Loader(_BASE_LOADER):  # type: ignore[misc, valid-type]
+    """The safe loader, remembering how each plain scalar resolves.
+
+    With no path resolvers, a scalar's implicit tag depends only on its text
+    and style, and most texts (keys, regions, directions) recur in every
+    merchant file; the regular-expression tests run once per distinct text.
+    """
+
+    _resolved: dict[tuple[str, tuple[bool, bool]], str] = {}
+
+    def resolve(self, kind: type[Node], value: Any, implicit: Any) -> str:
+        if kind is not ScalarNode or self.yaml_path_resolvers:
+            return super().resolve(kind, value, implicit)
+        key = (value, implicit)
+        tag = self._resolved.get(key)
+        if tag is None:
+            tag = super().resolve(kind, value, implicit)
+            if len(self._resolved) < 50_000:  # bounded: unique values (ids, tokens) also pass here
+                self._resolved[key] = tag
+        return tag
+
+
+_LOADER = _Loader
 _Y = "tag:yaml.org,2002:"
 _PLAIN_TAGS = frozenset(
     {"!", *(_Y + t for t in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp"))}

@@ -290,3 +290,50 @@ def test_a_file_reached_twice_loads_once_and_links_are_followed(tmp_path: Path) 
         merchants, [merchants, merchants / "acme-apparel.yaml", elsewhere])
     assert [m.slug for m in result.merchants] == ["acme-apparel"]
     assert result.problems == []
+
+
+def test_templates_see_the_values_as_written_and_leave_the_document_alone() -> None:
+    import copy
+
+    from reconciler.config.templates import render_templates
+    from reconciler.config.yamldoc import Located
+
+    data = {
+        "tiktok_shop": {"return_proxy": {"return_url": "https://r.example/{{ slug }}"}, "region": "US"},
+        "loop": {"instructions": "Go to {{ tiktok_shop.return_proxy.return_url }}", "api_key": "env:K"},
+        "shopify": {"shop": "a.myshopify.com"},
+    }
+    original = copy.deepcopy(data)
+    rendered, problems = render_templates(Located(data), "acme")
+    assert problems == []
+    assert rendered.data["tiktok_shop"]["return_proxy"]["return_url"] == "https://r.example/acme"
+    # The second template reads the first as written, not as rendered.
+    assert rendered.data["loop"]["instructions"] == "Go to https://r.example/{{ slug }}"
+    assert data == original  # the input document is never written
+    assert rendered.data["shopify"] == data["shopify"]
+
+
+def test_documents_extending_one_profile_share_nothing_with_it_or_each_other() -> None:
+    from reconciler.config.profiles import merge
+    from reconciler.config.yamldoc import Located
+
+    profile = Located({"pipe17": {"integrations": {"loop": {"flows": {"orders": "pull"}}}},
+                       "loop": {"order_lookup": "zip"}})
+    first = merge(profile, Located({"loop": {"api_key": "env:A"}}))
+    second = merge(profile, Located({"loop": {"api_key": "env:B"}}))
+    first.data["pipe17"]["integrations"]["loop"]["flows"]["orders"] = "off"
+    first.data["loop"]["order_lookup"] = "email"
+    assert profile.data["pipe17"]["integrations"]["loop"]["flows"]["orders"] == "pull"
+    assert second.data["pipe17"]["integrations"]["loop"]["flows"]["orders"] == "pull"
+    assert second.data["loop"] == {"order_lookup": "zip", "api_key": "env:B"}
+
+
+def test_a_text_seen_before_resolves_by_its_style_every_time() -> None:
+    from reconciler.config.yamldoc import parse_text
+
+    text = "a: true\nb: 'true'\nc: 12\nd: \"12\"\ne: off\nf: ~\ng: '~'\n"
+    expected = {"a": True, "b": "true", "c": 12, "d": "12", "e": "off", "f": None, "g": "~"}
+    for _ in range(3):  # later documents resolve from what earlier ones taught
+        assert parse_text(text, "x.yaml").data == expected
+    flipped = "b: true\na: 'true'\nd: 12\nc: \"12\"\n"
+    assert parse_text(flipped, "y.yaml").data == {"b": True, "a": "true", "d": 12, "c": "12"}
