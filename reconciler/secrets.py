@@ -13,6 +13,7 @@ import hashlib
 import os
 import re
 import threading
+from collections.abc import Mapping
 
 import ahocorasick
 
@@ -123,9 +124,13 @@ class Redactor:
 redactor = Redactor()
 
 
-def resolve(ref: SecretRef, *, sandbox: bool) -> str:
-    """Resolve a reference. Unset variables fall back to a sandbox credential only in sandbox targets."""
-    value = os.environ.get(ref.var)
+def resolve(ref: SecretRef, *, sandbox: bool, environ: Mapping[str, str] | None = None) -> str:
+    """Resolve a reference. Unset variables fall back to a sandbox credential only in sandbox targets.
+
+    `environ`: a copy of the environment taken once for many references (`os.environ`
+    encodes and decodes on every lookup); the process's own environment by default.
+    """
+    value = (os.environ if environ is None else environ).get(ref.var)
     if value:
         redactor.add(value)
         return value

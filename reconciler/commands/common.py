@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -72,10 +73,11 @@ def check_credentials(target: Target, merchants: Iterable[DesiredState]) -> None
     Resolving up front also registers every value with the redactor.
     """
     missing: dict[str, list[str]] = {}
+    environ = dict(os.environ)
     for merchant in merchants:
         for ref in merchant.credentials.all().values():
             try:
-                resolve(ref, sandbox=target.is_sandbox)
+                resolve(ref, sandbox=target.is_sandbox, environ=environ)
             except MissingSecretError:
                 missing.setdefault(ref.var, []).append(merchant.slug)
     if missing:

@@ -37,7 +37,13 @@ def install() -> None:
 
 def service_logger(service: str) -> logging.Logger:
     """The one logger of a service's client; filtered like the rest."""
-    logger = logging.getLogger(f"reconciler.http.{service}")
-    if _FILTER not in logger.filters:
-        logger.addFilter(_FILTER)
+    logger = _SERVICE_LOGGERS.get(service)
+    if logger is None:
+        logger = logging.getLogger(f"reconciler.http.{service}")
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)
+        _SERVICE_LOGGERS[service] = logger
     return logger
+
+
+_SERVICE_LOGGERS: dict[str, logging.Logger] = {}  # every client of a service shares its logger

@@ -18,6 +18,7 @@ signing, the last step before the transport).
 
 from __future__ import annotations
 
+import os
 import ssl
 from collections.abc import Mapping
 from types import TracebackType
@@ -68,6 +69,7 @@ class ClientPool:
         self._http: dict[str, Channel] = {}
         self._paths: dict[str, str] = {}
         self._shopify_base: urls.Template | None = None
+        self._environ = dict(os.environ)  # credentials come from the environment as the run starts
         # One TLS context for all four clients: building one costs tens of milliseconds.
         self._verify: ssl.SSLContext | bool = httpx.create_ssl_context() if target.verify_tls else False
 
@@ -116,7 +118,7 @@ class ClientPool:
         Raises MissingSecretError (naming the variable) on a live target
         when a referenced variable is unset.
         """
-        bound = bind(self.target, merchant)  # each credential resolved once for all four
+        bound = bind(self.target, merchant, self._environ)  # each credential resolved once for all four
         return {
             "tiktok_shop": self.tiktok_shop(merchant, bound),
             "pipe17": self.pipe17(merchant, bound),
@@ -125,7 +127,7 @@ class ClientPool:
         }
 
     def tiktok_shop(self, merchant: DesiredState, bound: Bound | None = None) -> TikTokShopProvider:
-        secrets, keys = bound or bind(self.target, merchant)
+        secrets, keys = bound or bind(self.target, merchant, self._environ)
         base = self.target.endpoints["tiktok_shop"]
         auth = TikTokAuth(
             secrets["tiktok_app_key"],
@@ -137,13 +139,13 @@ class ClientPool:
         return TikTokShopProvider(client, merchant, self.cache, keys["tiktok_cache"])
 
     def pipe17(self, merchant: DesiredState, bound: Bound | None = None) -> Pipe17Provider:
-        secrets, keys = bound or bind(self.target, merchant)
+        secrets, keys = bound or bind(self.target, merchant, self._environ)
         auth = pipe17_auth(secrets["pipe17_api_key"])
         base = self.target.endpoints["pipe17"]
         return Pipe17Provider(self._client("pipe17", merchant, auth, keys["pipe17"], base), merchant)
 
     def shopify(self, merchant: DesiredState, bound: Bound | None = None) -> ShopifyProvider:
-        secrets, keys = bound or bind(self.target, merchant)
+        secrets, keys = bound or bind(self.target, merchant, self._environ)
         auth = shopify_auth(secrets["shopify_access_token"])
         if self._shopify_base is None:
             self._shopify_base = urls.Template(self.target.endpoints["shopify"].rstrip("/"), "{shop}")
@@ -151,7 +153,7 @@ class ClientPool:
         return ShopifyProvider(self._client("shopify", merchant, auth, keys["shopify"], base), merchant)
 
     def loop(self, merchant: DesiredState, bound: Bound | None = None) -> LoopProvider:
-        secrets, keys = bound or bind(self.target, merchant)
+        secrets, keys = bound or bind(self.target, merchant, self._environ)
         auth = loop_auth(secrets["loop_api_key"])
         base = self.target.endpoints["loop"]
         return LoopProvider(self._client("loop", merchant, auth, keys["loop"], base), merchant)
@@ -170,9 +172,9 @@ class Bound(NamedTuple):
     keys: dict[str, str]  # kind of shared state -> key (see `shared_keys`)
 
 
-def bind(target: Target, merchant: DesiredState) -> Bound:
+def bind(target: Target, merchant: DesiredState, environ: Mapping[str, str] | None = None) -> Bound:
     """Resolve every credential of `merchant` once (MissingSecretError names an unset one)."""
-    secrets = {name: resolve(ref, sandbox=target.is_sandbox)
+    secrets = {name: resolve(ref, sandbox=target.is_sandbox, environ=environ)
                for name, ref in merchant.credentials.all().items()}
     app_key, token = secrets["tiktok_app_key"], secrets["tiktok_access_token"]
     keys = {

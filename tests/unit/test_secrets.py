@@ -64,3 +64,14 @@ def test_a_set_variable_is_used_and_registered_for_redaction(monkeypatch: pytest
     monkeypatch.setenv("RECONCILER_TEST_SET", "CANARY-value-31337")
     assert resolve(SecretRef("RECONCILER_TEST_SET"), sandbox=False) == "CANARY-value-31337"
     assert redactor.redact("key CANARY-value-31337") == "key ***"
+
+
+def test_a_copy_of_the_environment_is_read_when_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RECONCILER_TEST_COPIED", "CANARY-copied-value")
+    environ = {"RECONCILER_TEST_COPIED": "CANARY-copied-value"}
+    monkeypatch.setenv("RECONCILER_TEST_COPIED", "CANARY-changed-after")
+    ref = SecretRef("RECONCILER_TEST_COPIED")
+    assert resolve(ref, sandbox=False, environ=environ) == "CANARY-copied-value"
+    with pytest.raises(MissingSecretError):
+        resolve(SecretRef("RECONCILER_TEST_NOT_COPIED"), sandbox=False, environ=environ)
+    assert resolve(ref, sandbox=False) == "CANARY-changed-after"
