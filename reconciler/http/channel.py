@@ -54,6 +54,9 @@ class Channel:
         self._transport = transport
         self._headers = dict(headers)
         self._templates: dict[tuple[bytes, bool], httpx.Headers] = {}
+        # Whether the transport ends a request at its `deadline` extension (see wire.py);
+        # in-process transports ignore timeouts, and the client then keeps the time itself.
+        self.keeps_deadlines = bool(getattr(transport, "keeps_deadlines", False))
 
     def build(self, method: str, url: httpx.URL, body: bytes, timeout: float) -> httpx.Request:
         """The request as it goes to auth: default headers, JSON content type when there is a body."""

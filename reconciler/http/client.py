@@ -146,8 +146,13 @@ class ServiceClient:
         request = self._http.build(method, url, body, timeout)
         what = f"{method} {url.path}"
         try:
-            async with asyncio.timeout(timeout):
+            if self._http.keeps_deadlines:  # the transport ends the whole request by then itself
+                deadline = asyncio.get_running_loop().time() + timeout
+                request.extensions = {**request.extensions, "deadline": deadline}
                 response = await self._http.send(request, self._auth)
+            else:
+                async with asyncio.timeout(timeout):
+                    response = await self._http.send(request, self._auth)
         except (TimeoutError, httpx.TimeoutException) as exc:
             code = "not-connected" if isinstance(exc, _NEVER_SENT) else "timeout"
             raise NetworkError(self.service, f"{what} timed out after {timeout:.1f}s",

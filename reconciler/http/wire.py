@@ -58,6 +58,7 @@ class _Connection(asyncio.Protocol):
         self._waiter: asyncio.Future[None] | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._read_timeout: float | None = None
+        self._deadline: float | None = None
         self.closed = False
         self.keep_alive = False
         self.status = 0
@@ -138,18 +139,24 @@ class _Connection(asyncio.Protocol):
 
     # one exchange
 
-    async def exchange(self, head: bytes, body: bytes, read_timeout: float | None) -> bytes:
-        """Send one request and wait for its whole answer; returns the body."""
+    async def exchange(self, head: bytes, body: bytes, read_timeout: float | None,
+                       deadline: float | None = None) -> bytes:
+        """Send one request and wait for its whole answer; returns the body.
+
+        `read_timeout` counts from the last byte received; `deadline` (loop
+        time) ends the exchange however the bytes trickle in.
+        """
         self._parser = httptools.HttpResponseParser(self)
         self.status, self.reason, self.headers, self._body = 0, b"", [], []
         self._headers_done = self._complete = False
         self.keep_alive = False
         self._waiter = waiter = self._loop.create_future()
         self._read_timeout = read_timeout
+        self._deadline = deadline
         transport = self._transport
         assert transport is not None
         transport.write(head + body if body else head)
-        if read_timeout is not None:
+        if read_timeout is not None or deadline is not None:
             self._arm_timer()
         await waiter
         return b"".join(self._body)
@@ -157,8 +164,12 @@ class _Connection(asyncio.Protocol):
     def _arm_timer(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
-        assert self._read_timeout is not None
-        self._timer = self._loop.call_later(self._read_timeout, self._timed_out)
+        when = self._deadline
+        if self._read_timeout is not None:
+            since_last_byte = self._loop.time() + self._read_timeout
+            when = since_last_byte if when is None else min(when, since_last_byte)
+        assert when is not None
+        self._timer = self._loop.call_at(when, self._timed_out)
 
     def _cancel_timer(self) -> None:
         if self._timer is not None:
@@ -256,7 +267,14 @@ class WireTransport(httpx.AsyncBaseTransport):
 
     At most `max_connections` connections are open to any one host, and at
     most `max_connections` idle ones are kept across all hosts.
+
+    Besides httpx's per-phase timeouts, a request may carry a `deadline`
+    extension (event-loop time): waiting for a connection, connecting and
+    the exchange all end by then, with the same errors as the phase's own
+    timeout. The caller then needs no timer of its own around the request.
     """
+
+    keeps_deadlines = True
 
     def __init__(self, *, verify: ssl.SSLContext | bool, max_connections: int,
                  keepalive_expiry: float = 4.0) -> None:
@@ -270,14 +288,15 @@ class WireTransport(httpx.AsyncBaseTransport):
         url = request.url
         head = _head(request)
         timeouts = request.extensions.get("timeout", {})
+        deadline = request.extensions.get("deadline")
         key = (url.raw_scheme, url.raw_host, url.port)
         host = self._hosts.get(key)
         if host is None:
             host = self._hosts[key] = _Host(self._max_connections, self._expiry, self._idle)
         loop = asyncio.get_running_loop()
-        connection = await self._connection(host, request, timeouts, loop)
+        connection = await self._connection(host, request, timeouts, deadline, loop)
         try:
-            body = await connection.exchange(head, request.content, timeouts.get("read"))
+            body = await connection.exchange(head, request.content, timeouts.get("read"), deadline)
             status, headers, reason = connection.status, connection.headers, connection.reason
         except _Failure as failure:
             connection.close()
@@ -294,7 +313,7 @@ class WireTransport(httpx.AsyncBaseTransport):
         return whole_response(status, headers, body, request, extensions)
 
     async def _connection(self, host: _Host, request: httpx.Request,
-                          timeouts: dict[str, float | None],
+                          timeouts: dict[str, float | None], deadline: float | None,
                           loop: asyncio.AbstractEventLoop) -> _Connection:
         while True:
             connection = host.take_idle(loop.time())
@@ -303,7 +322,7 @@ class WireTransport(httpx.AsyncBaseTransport):
             if host.open < host.limit:
                 host.open += 1
                 try:
-                    return await self._connect(request, timeouts.get("connect"))
+                    return await self._connect(request, _within(timeouts.get("connect"), deadline, loop))
                 except BaseException:
                     host.open -= 1
                     host.wake()
@@ -311,7 +330,7 @@ class WireTransport(httpx.AsyncBaseTransport):
             waiter: asyncio.Future[None] = loop.create_future()
             host.waiting.append(waiter)
             try:
-                await asyncio.wait_for(waiter, timeouts.get("pool"))
+                await asyncio.wait_for(waiter, _within(timeouts.get("pool"), deadline, loop))
             except TimeoutError:
                 raise httpx.PoolTimeout("no connection became free in time", request=request) from None
 
@@ -350,6 +369,15 @@ class WireTransport(httpx.AsyncBaseTransport):
         for host in hosts.values():
             while host.idle:
                 host.idle.pop()[1].close()
+
+
+def _within(timeout: float | None, deadline: float | None,
+            loop: asyncio.AbstractEventLoop) -> float | None:
+    """`timeout`, shortened to what is left before `deadline`."""
+    if deadline is None:
+        return timeout
+    left = max(deadline - loop.time(), 0.0)
+    return left if timeout is None else min(timeout, left)
 
 
 def whole_response(status: int, headers: list[tuple[bytes, bytes]], body: bytes,

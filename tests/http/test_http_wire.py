@@ -365,3 +365,54 @@ async def test_idle_connections_across_many_hosts_are_capped() -> None:
     await http.aclose()
     for listener in listeners:
         listener.close()
+
+
+async def test_an_answer_trickling_in_still_ends_at_the_deadline() -> None:
+    finished = asyncio.Event()
+
+    async def trickle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\n")
+        try:
+            for _ in range(200):  # a byte every 20 ms: never idle for a read timeout
+                writer.write(b" ")
+                await writer.drain()
+                await asyncio.sleep(0.02)
+        except ConnectionError:
+            pass  # the client hung up
+        finally:
+            writer.close()
+            finished.set()
+
+    listener = await asyncio.start_server(trickle, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{listener.sockets[0].getsockname()[1]}"
+    http = channel()
+    assert http.keeps_deadlines
+    once = RetryPolicy(attempts=1, total_seconds=5.0, timeout=0.3)
+    client = ServiceClient("loop", http, url, httpx.Auth(), retry=once)
+    started = asyncio.get_running_loop().time()
+    with pytest.raises(NetworkError, match="timed out after 0.3s") as caught:
+        await client.request("GET", "/x")
+    assert caught.value.code == "timeout"  # it was sent: the service may have acted
+    assert asyncio.get_running_loop().time() - started < 1.0
+    await http.aclose()
+    await asyncio.wait_for(finished.wait(), 5)
+    listener.close()
+
+
+async def test_waiting_for_a_busy_connection_ends_at_the_deadline_unsent(server: Server) -> None:
+    server.script = [1.0]  # the first request holds the only connection for a second
+    http = Channel("loop", WireTransport(verify=False, max_connections=1), read_only=False)
+    patient = ServiceClient("loop", http, server.url, httpx.Auth(),
+                            retry=RetryPolicy(attempts=1, total_seconds=5.0, timeout=0.8))
+    hurried = ServiceClient("loop", http, server.url, httpx.Auth(),
+                            retry=RetryPolicy(attempts=1, total_seconds=5.0, timeout=0.3))
+    first = asyncio.ensure_future(patient.request("GET", "/slow"))
+    await asyncio.sleep(0.05)
+    with pytest.raises(NetworkError) as caught:
+        await hurried.request("GET", "/waits")
+    assert caught.value.code == "not-connected"  # never sent: safe to retry even a create
+    assert [h.split(b" ")[1] for h in server.heads] == [b"/slow"]
+    with pytest.raises(NetworkError):
+        await first
+    await http.aclose()
