@@ -68,7 +68,8 @@ class ClientPool:
         self._max_connections = max_connections
         self._http: dict[str, Channel] = {}
         self._paths: dict[str, str] = {}
-        self._shopify_base: urls.Template | None = None
+        # Shopify is one base URL per shop: the endpoint is parsed once, each shop filled in.
+        self._shopify_base = urls.Template(target.endpoints["shopify"].rstrip("/"), "{shop}")
         self._environ = dict(os.environ)  # credentials come from the environment as the run starts
         # One TLS context for all four clients: building one costs tens of milliseconds.
         self._verify: ssl.SSLContext | bool = httpx.create_ssl_context() if target.verify_tls else False
@@ -118,7 +119,7 @@ class ClientPool:
         Raises MissingSecretError (naming the variable) on a live target
         when a referenced variable is unset.
         """
-        bound = bind(self.target, merchant, self._environ)  # each credential resolved once for all four
+        bound = self._bind(merchant)  # each credential resolved once for all four
         return {
             "tiktok_shop": self.tiktok_shop(merchant, bound),
             "pipe17": self.pipe17(merchant, bound),
@@ -127,7 +128,7 @@ class ClientPool:
         }
 
     def tiktok_shop(self, merchant: DesiredState, bound: Bound | None = None) -> TikTokShopProvider:
-        secrets, keys = bound or bind(self.target, merchant, self._environ)
+        secrets, keys = bound or self._bind(merchant)
         base = self.target.endpoints["tiktok_shop"]
         auth = TikTokAuth(
             secrets["tiktok_app_key"],
@@ -139,24 +140,25 @@ class ClientPool:
         return TikTokShopProvider(client, merchant, self.cache, keys["tiktok_cache"])
 
     def pipe17(self, merchant: DesiredState, bound: Bound | None = None) -> Pipe17Provider:
-        secrets, keys = bound or bind(self.target, merchant, self._environ)
+        secrets, keys = bound or self._bind(merchant)
         auth = pipe17_auth(secrets["pipe17_api_key"])
         base = self.target.endpoints["pipe17"]
         return Pipe17Provider(self._client("pipe17", merchant, auth, keys["pipe17"], base), merchant)
 
     def shopify(self, merchant: DesiredState, bound: Bound | None = None) -> ShopifyProvider:
-        secrets, keys = bound or bind(self.target, merchant, self._environ)
+        secrets, keys = bound or self._bind(merchant)
         auth = shopify_auth(secrets["shopify_access_token"])
-        if self._shopify_base is None:
-            self._shopify_base = urls.Template(self.target.endpoints["shopify"].rstrip("/"), "{shop}")
-        base = self._shopify_base.fill(merchant.shopify_shop)  # one host (or path) per shop
+        base = self._shopify_base.fill(merchant.shopify_shop)
         return ShopifyProvider(self._client("shopify", merchant, auth, keys["shopify"], base), merchant)
 
     def loop(self, merchant: DesiredState, bound: Bound | None = None) -> LoopProvider:
-        secrets, keys = bound or bind(self.target, merchant, self._environ)
+        secrets, keys = bound or self._bind(merchant)
         auth = loop_auth(secrets["loop_api_key"])
         base = self.target.endpoints["loop"]
         return LoopProvider(self._client("loop", merchant, auth, keys["loop"], base), merchant)
+
+    def _bind(self, merchant: DesiredState) -> Bound:
+        return bind(self.target, merchant, self._environ)
 
     def _path_of(self, base: str) -> str:
         path = self._paths.get(base)

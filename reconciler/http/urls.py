@@ -25,12 +25,16 @@ import httpx
 _PATH_SAFE = "!$&'()*+,;=:@/%-._~"
 
 
+def _replaced(url: httpx.URL, **parts: str | None) -> httpx.URL:
+    """`url` with some of its parsed parts replaced, as they are (already encoded)."""
+    copy = httpx.URL.__new__(httpx.URL)
+    copy._uri_reference = url._uri_reference._replace(**parts)  # type: ignore[attr-defined]
+    return copy
+
+
 def _join_parsed(base: httpx.URL, path: str, query: str | None) -> httpx.URL:
-    ref = base._uri_reference  # type: ignore[attr-defined]
-    url = httpx.URL.__new__(httpx.URL)
-    url._uri_reference = ref._replace(  # type: ignore[attr-defined]
-        path=ref.path + quote(path, safe=_PATH_SAFE), query=query, fragment=None)
-    return url
+    base_path = base._uri_reference.path  # type: ignore[attr-defined]
+    return _replaced(base, path=base_path + quote(path, safe=_PATH_SAFE), query=query, fragment=None)
 
 
 def _join_text(base: httpx.URL, path: str, query: str | None) -> httpx.URL:
@@ -44,10 +48,8 @@ _PLAIN_NAME = re.compile(r"[a-z0-9][a-z0-9.-]*")  # reads the same in a host and
 
 def _fill_parsed(parsed: httpx.URL, value: str) -> httpx.URL:
     ref = parsed._uri_reference  # type: ignore[attr-defined]
-    url = httpx.URL.__new__(httpx.URL)
-    url._uri_reference = ref._replace(  # type: ignore[attr-defined]
-        host=ref.host.replace(_STAND_IN, value), path=ref.path.replace(_STAND_IN, value))
-    return url
+    return _replaced(parsed, host=ref.host.replace(_STAND_IN, value),
+                     path=ref.path.replace(_STAND_IN, value))
 
 
 def _fast_path_works() -> bool:
@@ -102,8 +104,5 @@ def join(base: httpx.URL, path: str = "", query: str | None = None) -> httpx.URL
 def with_query(url: httpx.URL, query: str) -> httpx.URL:
     """`url` with its query replaced by `query` (already encoded)."""
     if FAST:
-        ref = url._uri_reference  # type: ignore[attr-defined]
-        copy = httpx.URL.__new__(httpx.URL)
-        copy._uri_reference = ref._replace(query=query or None)  # type: ignore[attr-defined]
-        return copy
+        return _replaced(url, query=query or None)
     return url.copy_with(query=query.encode("ascii") if query else None)
