@@ -12,16 +12,21 @@ from pathlib import Path
 
 import httpx
 
+# The one Shopify Admin API version this product speaks (provider, sandbox, docs,
+# tests). Shopify supports a version for 12 months and then serves the oldest
+# supported one instead, saying so in `X-Shopify-API-Deprecated-Reason`:
+# 2026-10 is the newest stable version whose schema is vendored
+# (tests/fixtures/shopify/README.md); move it forward before 2027-10.
+SHOPIFY_API_VERSION = "2026-10"
+
 LIVE_ENDPOINTS = {
     "tiktok_shop": "https://open-api.tiktokglobalshop.com",
     "tiktok_auth": "https://auth.tiktok-shops.com",
     # Shopify is per shop: "{shop}" is replaced by the merchant's myshopify domain.
-    "shopify": "https://{shop}/admin/api/2025-07/graphql.json",
+    "shopify": f"https://{{shop}}/admin/api/{SHOPIFY_API_VERSION}/graphql.json",
     "pipe17": "https://api-v3.pipe17.com/api/v3",
     "loop": "https://api.loopreturns.com/api/v1",
 }
-
-SHOPIFY_API_VERSION = "2025-07"
 
 
 def sandbox_endpoints(root: str) -> dict[str, str]:

@@ -18,6 +18,7 @@ from reconciler.http.errors import (
     ValidationError,
 )
 from reconciler.http.retry import RetryPolicy, parse_retry_after
+from reconciler.targets import SHOPIFY_API_VERSION
 
 OK_TIKTOK = {"code": 0, "message": "Success", "data": {"shops": []}}
 
@@ -57,7 +58,7 @@ async def test_retry_after_is_a_floor(recorder, make_client):
 async def test_shopify_throttled_in_a_200_waits_by_throttle_status(recorder, make_client):
     # (50 - 10) / 1000 = 0.04 s
     recorder.replies = [httpx.Response(200, json=throttled()), httpx.Response(200, json={"data": {"shop": {"id": 1}}})]
-    client = make_client("shopify", "https://s.test/admin/api/2025-07/graphql.json")
+    client = make_client("shopify", f"https://s.test/admin/api/{SHOPIFY_API_VERSION}/graphql.json")
     started = time.monotonic()
     assert await client.graphql("query { shop { id } }") == {"shop": {"id": 1}}
     assert time.monotonic() - started >= 0.04

@@ -5,8 +5,9 @@ import pytest
 
 from reconciler.http.errors import ReadOnlyViolation
 from reconciler.http.readonly import guard_hook, is_query_only
+from reconciler.targets import SHOPIFY_API_VERSION
 
-SHOPIFY = "https://s.test/admin/api/2025-07/graphql.json"
+SHOPIFY = f"https://s.test/admin/api/{SHOPIFY_API_VERSION}/graphql.json"
 MUTATION = 'mutation { metafieldsSet(metafields: []) { userErrors { message } } }'
 
 

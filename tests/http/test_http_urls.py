@@ -8,9 +8,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reconciler.http import urls
+from reconciler.targets import SHOPIFY_API_VERSION
 
 BASES = ["http://127.0.0.1:8787/tiktok", "https://open-api.tiktokglobalshop.com",
-         "https://acme.myshopify.com/admin/api/2025-07/graphql.json", "http://[::1]:9000/loop/api/v1"]
+         f"https://acme.myshopify.com/admin/api/{SHOPIFY_API_VERSION}/graphql.json", "http://[::1]:9000/loop/api/v1"]
 
 
 def same(a: httpx.URL, b: httpx.URL) -> None:
@@ -45,8 +46,8 @@ def test_a_path_from_an_answer_cannot_add_a_query_or_leave_the_path() -> None:
     assert url.raw_path == b"/api/v3/integrations/a%3Fb=1%23c%20d"
 
 
-SHOP_TEMPLATES = ["https://{shop}/admin/api/2025-07/graphql.json",
-                  "http://127.0.0.1:8787/shopify/{shop}/admin/api/2025-07/graphql.json"]
+SHOP_TEMPLATES = [f"https://{{shop}}/admin/api/{SHOPIFY_API_VERSION}/graphql.json",
+                  f"http://127.0.0.1:8787/shopify/{{shop}}/admin/api/{SHOPIFY_API_VERSION}/graphql.json"]
 
 
 @settings(max_examples=200, deadline=None)
