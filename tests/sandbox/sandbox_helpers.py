@@ -11,9 +11,10 @@ from reconciler.model import Credentials, DesiredState, H5Redirect, SecretRef
 from reconciler.sandbox import Emulator
 from reconciler.sandbox.seed import credentials_of, digits
 from reconciler.sandbox.tiktok_sign import signed_query
+from reconciler.targets import SHOPIFY_API_VERSION
 
 BASE = "http://sandbox.local"
-SHOPIFY_PATH = "/shopify/{shop}/admin/api/2025-07/graphql.json"
+SHOPIFY_PATH = "/shopify/{shop}/admin/api/" + SHOPIFY_API_VERSION + "/graphql.json"
 ORDERS_QUERY = """
 query ReconcilerOrders($first: Int!, $after: String, $query: String) {
   orders(first: $first, after: $after, query: $query, sortKey: CREATED_AT, reverse: true) {
@@ -22,6 +23,11 @@ query ReconcilerOrders($first: Int!, $after: String, $query: String) {
   }
 }
 """
+def tiktok_channel_published(record: dict[str, Any]) -> bool:
+    """Whether the merchant's Shopify shop has a publication of TikTok's own sales channel."""
+    return any(p["catalog"]["title"] == "TikTok" for p in record["shopify"]["publications"])
+
+
 SHOP_QUERY = """
 query ReconcilerShop {
   shop { id name myshopifyDomain }

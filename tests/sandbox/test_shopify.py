@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from reconciler.sandbox.seed import credentials_of
-from tests.sandbox.sandbox_helpers import ORDERS_QUERY, SHOP_QUERY
+from reconciler.targets import SHOPIFY_API_VERSION
+from tests.sandbox.sandbox_helpers import ORDERS_QUERY, SHOP_QUERY, SHOPIFY_PATH
 
 
 async def test_shop_query(sbx, merchant) -> None:
@@ -10,9 +11,10 @@ async def test_shop_query(sbx, merchant) -> None:
     body = response.json()
     assert body["data"]["shop"]["myshopifyDomain"] == merchant.shopify_shop
     handles = {s["handle"] for s in body["data"]["currentAppInstallation"]["accessScopes"]}
-    assert handles == {"read_orders", "read_products"}
+    assert handles == {"read_orders", "read_products", "read_publications"}
     cost = body["extensions"]["cost"]
-    assert cost["requestedQueryCost"] == 1 and cost["actualQueryCost"] == 1
+    # Published cost rules: shop 1, currentAppInstallation 1, accessScopes 1; scalars 0.
+    assert cost["requestedQueryCost"] == 3 and cost["actualQueryCost"] == 3
     assert cost["throttleStatus"]["maximumAvailable"] == 1000.0
     assert cost["throttleStatus"]["restoreRate"] == 100.0
 
@@ -22,8 +24,9 @@ async def test_orders_mirror_tiktok_orders_and_paginate(sbx, merchant) -> None:
     first = (await sbx.shopify(merchant, ORDERS_QUERY, {"first": 2})).json()
     page = first["data"]["orders"]
     assert len(page["nodes"]) == 2 and page["pageInfo"]["hasNextPage"]
-    assert first["extensions"]["cost"]["requestedQueryCost"] == 3
-    assert first["extensions"]["cost"]["actualQueryCost"] == 3
+    # A connection costs 2 plus, per object, the object (1) and its objects (app 1, address 1).
+    assert first["extensions"]["cost"]["requestedQueryCost"] == 2 + 2 * 3
+    assert first["extensions"]["cost"]["actualQueryCost"] == 2 + 2 * 3
     second = (await sbx.shopify(merchant, ORDERS_QUERY,
                                 {"first": 2, "after": page["pageInfo"]["endCursor"]})).json()
     rest = second["data"]["orders"]
@@ -75,7 +78,7 @@ async def test_bad_token_and_unknown_shop(sbx, merchant, other) -> None:
                                          "(unrecognized login or wrong password)"}
     cross = await sbx.shopify(merchant, SHOP_QUERY, token=credentials_of(other)["shopify_access_token"])
     assert cross.status_code == 401
-    missing = await sbx.client.post("/shopify/nobody.myshopify.com/admin/api/2025-07/graphql.json",
+    missing = await sbx.client.post(SHOPIFY_PATH.format(shop="nobody.myshopify.com"),
                                     json={"query": SHOP_QUERY})
     assert missing.status_code == 404
 
@@ -83,14 +86,16 @@ async def test_bad_token_and_unknown_shop(sbx, merchant, other) -> None:
 async def test_cost_bucket_throttles(sbx, merchant) -> None:
     sbx.emulator.limits.shopify_bucket_size = 60
     sbx.emulator.limits.shopify_restore_rate = 1
-    first = (await sbx.shopify(merchant, ORDERS_QUERY, {"first": 57})).json()
+    first = (await sbx.shopify(merchant, ORDERS_QUERY, {"first": 19})).json()
     assert "errors" not in first
-    # 58 requested, 4 actually used and the rest refunded: 56 left, fewer than 58.
-    second = (await sbx.shopify(merchant, ORDERS_QUERY, {"first": 57})).json()
+    # 2 + 19 * 3 = 59 requested; 3 orders returned cost 2 + 3 * 3 = 11, the rest is refunded:
+    # 49 left, fewer than the 59 the same query asks for again.
+    assert first["extensions"]["cost"]["actualQueryCost"] == 11
+    second = (await sbx.shopify(merchant, ORDERS_QUERY, {"first": 19})).json()
     assert second["errors"][0]["extensions"]["code"] == "THROTTLED"
     status = second["extensions"]["cost"]["throttleStatus"]
-    assert status["currentlyAvailable"] == 56 and status["maximumAvailable"] == 60.0
-    too_big = (await sbx.shopify(merchant, ORDERS_QUERY, {"first": 100})).json()
+    assert status["currentlyAvailable"] == 49 and status["maximumAvailable"] == 60.0
+    too_big = (await sbx.shopify(merchant, ORDERS_QUERY, {"first": 20})).json()
     assert too_big["errors"][0]["extensions"]["code"] == "MAX_COST_EXCEEDED"
 
 
@@ -120,3 +125,56 @@ async def test_each_mutation_attempt_is_counted(sbx, merchant) -> None:
     for _ in range(2):
         assert (await sbx.shopify(merchant, query)).json()["errors"]
     assert sbx.emulator.stats.to_json()["services"]["shopify"]["writes"] == 2
+
+
+async def test_schema_is_shopifys_own(sbx, merchant) -> None:
+    # Shopify's OrderSortKeys has no NAME (the hand-written schema had one) and
+    # Shop.currencyCode is the CurrencyCode enum, not a String.
+    bad = (await sbx.shopify(merchant, "{ orders(first: 1, sortKey: NAME) { nodes { id } } }")).json()
+    assert "NAME" in bad["errors"][0]["message"] and "data" not in bad
+    good = (await sbx.shopify(merchant, "{ orders(first: 1, sortKey: ORDER_NUMBER) { nodes { id } } "
+                                        "shop { currencyCode } }")).json()
+    assert "errors" not in good and good["data"]["shop"]["currencyCode"] == "USD"
+    wrong = (await sbx.shopify(merchant, '{ publications(first: 1, catalogType: "APP") { nodes { id } } }'))
+    assert "CatalogType" in wrong.json()["errors"][0]["message"]
+
+
+async def test_publications_list_sales_channels_and_cost_per_rules(make_sandbox, merchant) -> None:
+    query = "{ publications(first: 25, catalogType: APP) { nodes { id catalog { title } } } }"
+    plain = make_sandbox([merchant])
+    body = (await plain.shopify(merchant, query)).json()
+    assert [n["catalog"]["title"] for n in body["data"]["publications"]["nodes"]] == ["Online Store"]
+    # Requested: 2 + 25 * (publication 1 + catalog 1); actual: 2 + 1 * 2.
+    assert body["extensions"]["cost"]["requestedQueryCost"] == 52
+    assert body["extensions"]["cost"]["actualQueryCost"] == 4
+    tiktok = make_sandbox([merchant], {merchant.slug: {"tiktok-connector-on"}})
+    nodes = (await tiktok.shopify(merchant, query)).json()["data"]["publications"]["nodes"]
+    assert [n["catalog"]["title"] for n in nodes] == ["Online Store", "TikTok"]
+
+
+async def test_mutation_costs_ten(sbx, merchant) -> None:
+    query = 'mutation { metafieldsSet(metafields: []) { userErrors { message } } }'
+    body = (await sbx.shopify(merchant, query)).json()
+    assert body["extensions"]["cost"]["requestedQueryCost"] == 10
+    assert "no mutation" in body["errors"][0]["message"]
+
+
+async def test_every_answer_names_its_version_and_a_current_one_is_not_deprecated(sbx, merchant) -> None:
+    response = await sbx.shopify(merchant, SHOP_QUERY)
+    assert response.headers["x-shopify-api-version"] == SHOPIFY_API_VERSION
+    assert "x-shopify-api-deprecated-reason" not in response.headers
+
+
+async def test_an_unsupported_version_falls_forward_and_says_so(sbx, merchant) -> None:
+    token = credentials_of(merchant)["shopify_access_token"]
+    old = await sbx.client.post(f"/shopify/{merchant.shopify_shop}/admin/api/2025-07/graphql.json",
+                                json={"query": SHOP_QUERY}, headers={"X-Shopify-Access-Token": token})
+    assert old.status_code == 200 and old.json()["data"]["shop"]["myshopifyDomain"]
+    served = old.headers["x-shopify-api-version"]
+    assert served > "2025-07"
+    assert "shopify.dev/api/usage/versioning" in old.headers["x-shopify-api-deprecated-reason"]
+
+
+async def test_deprecated_fields_are_listed_in_the_header(sbx, merchant) -> None:
+    response = await sbx.shopify(merchant, "{ shop { id publicationCount } }")
+    assert response.headers["x-shopify-api-deprecated-reason"] == "Shop.publicationCount"
