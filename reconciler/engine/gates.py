@@ -63,16 +63,7 @@ def manual_actions(desired: DesiredState, facts: Mapping[str, Any]) -> list[Manu
             ),
             link=RETURN_PROXY_AUTHORIZE_URL,
         ))
-    if facts.get("tiktok_shop.shopify_connector_enabled") is True and _declared_disabled(desired):
-        actions.append(ManualAction(
-            id="tiktok_shop.shopify_connector",
-            title="Turn off TikTok's own Shopify connector",
-            instructions=(
-                "TikTok's own Shopify connector also writes this shop's orders into Shopify, which "
-                "duplicates the orders Pipe17 writes. In Shopify admin, open Sales channels > TikTok "
-                "and turn off order sync (or remove the channel). Then plan again."
-            ),
-        ))
+    actions.extend(_sales_channel_actions(desired, facts))
     for name in PIPE17_INTEGRATIONS:
         if f"pipe17.integration.{name}" not in desired.settings:
             continue
@@ -99,6 +90,34 @@ def manual_actions(desired: DesiredState, facts: Mapping[str, Any]) -> list[Manu
             ),
         ))
     return actions
+
+
+def _sales_channel_actions(desired: DesiredState, facts: Mapping[str, Any]) -> list[ManualAction]:
+    """TikTok's own Shopify sales channel, as Shopify's `publications` show it (or cannot)."""
+    channel = facts.get("shopify.tiktok_channel")
+    scopes = facts.get("shopify.access_scopes")
+    if channel is True and _declared_disabled(desired):
+        return [ManualAction(
+            id="tiktok_shop.shopify_connector",
+            title="Turn off TikTok's own Shopify connector",
+            instructions=(
+                f"Shopify shows TikTok's own sales channel installed on {desired.shopify_shop}; it "
+                "also writes this shop's orders into Shopify, which duplicates the orders Pipe17 "
+                "writes. In Shopify admin, open Sales channels > TikTok and turn off order sync (or "
+                "remove the channel). Then plan again."
+            ),
+        )]
+    if channel is None and scopes and "read_publications" not in scopes:
+        return [ManualAction(
+            id="shopify.read_publications",
+            title="Grant the read_publications scope on Shopify",
+            instructions=(
+                f"Reinstall the app on {desired.shopify_shop} with the read_publications scope: "
+                "without it Shopify hides the shop's sales channels, so the plan cannot tell whether "
+                "TikTok's own Shopify connector writes orders beside Pipe17."
+            ),
+        )]
+    return []
 
 
 def _declared_disabled(desired: DesiredState) -> bool:

@@ -137,7 +137,7 @@ def _screen(identity: dict[str, Any], overrides: dict[DocPath, Any], slug: str, 
 
 
 def _connector_note(facts: Mapping[str, Any], notes: list[str]) -> None:
-    if facts.get("tiktok_shop.shopify_connector_enabled") is True:
+    if facts.get("shopify.tiktok_channel") is True:
         notes.append("TikTok's own Shopify connector is ON for this shop; the file keeps "
                      "shopify_connector: disabled, and the plan lists turning it off")
 

@@ -1,25 +1,39 @@
 """Shopify: the store of record. Read only: this product writes nothing to Shopify.
 
-Wire contract: docs/providers/shopify.md (all published: Admin GraphQL).
-A plan costs one request, `ReconcilerShop`, read even when no Shopify
-setting is declared because its facts gate other changes: whether the shop
-answers our token (`shopify.shop_found`) and which scopes the app holds
-(`shopify.access_scopes`; `verify` needs `read_orders`).
+Wire contract: docs/providers/shopify.md (all published: Admin GraphQL,
+version `SHOPIFY_API_VERSION`). A plan costs one request, `ReconcilerShop`,
+read even when no Shopify setting is declared because its facts gate other
+changes: whether the shop answers our token (`shopify.shop_found`), which
+scopes the app holds (`shopify.access_scopes`; `verify` needs `read_orders`)
+and whether TikTok's own sales channel is installed (`shopify.tiktok_channel`,
+from `publications`, scope `read_publications`). Without that scope Shopify
+denies `publications` and, the field being non-null, the whole answer: the
+provider then asks once more without it (`ReconcilerShopBasic`) and the fact
+is None (unknown), which the plan turns into a manual action.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from reconciler.http.client import ServiceClient
-from reconciler.http.errors import NotFoundError, ValidationError
+from reconciler.http.errors import AuthError, NotFoundError, ValidationError
 from reconciler.http.readonly import register_read_queries
 from reconciler.model import Change, DesiredState, ServiceSnapshot
 from reconciler.providers.base import Provider
 
 SHOP_QUERY = """
 query ReconcilerShop {
+  shop { id name myshopifyDomain }
+  currentAppInstallation { accessScopes { handle } }
+  publications(first: 25, catalogType: APP) { nodes { id catalog { title } } }
+}
+"""
+
+SHOP_BASIC_QUERY = """
+query ReconcilerShopBasic {
   shop { id name myshopifyDomain }
   currentAppInstallation { accessScopes { handle } }
 }
@@ -33,9 +47,12 @@ query ReconcilerOrders($first: Int!, $after: String, $query: String) {
   }
 }
 """
-register_read_queries(SHOP_QUERY, ORDERS_QUERY)  # sent on every plan; proven query-only by tests
+register_read_queries(SHOP_QUERY, SHOP_BASIC_QUERY, ORDERS_QUERY)  # sent on every plan; proven query-only by tests
 
 MAX_PAGE = 250  # Shopify's largest page
+PUBLICATIONS_SCOPE = "read_publications"
+# Titles of TikTok's own sales channel app as its publication's catalog shows it.
+TIKTOK_CHANNEL_TITLES = frozenset({"tiktok", "tiktok shop"})
 
 
 @dataclass(frozen=True)
@@ -58,7 +75,7 @@ class ShopifyProvider(Provider):
 
     async def read(self) -> ServiceSnapshot:
         try:
-            data = await self._client.graphql(SHOP_QUERY)
+            data = await self._shop()
         except NotFoundError:
             data = {}  # no such shop at this domain
         installation = data.get("currentAppInstallation") or {}
@@ -68,8 +85,18 @@ class ShopifyProvider(Provider):
         facts: dict[str, Any] = {
             "shopify.shop_found": bool(data.get("shop")),
             "shopify.access_scopes": scopes,
+            "shopify.tiktok_channel": _tiktok_channel(data),
         }
         return ServiceSnapshot(self.service, {}, facts)
+
+    async def _shop(self) -> Mapping[str, Any]:
+        """The shop, our scopes and the sales channels: one request, two without read_publications."""
+        try:
+            return await self._client.graphql(SHOP_QUERY)
+        except AuthError as exc:
+            if exc.code != "ACCESS_DENIED" or PUBLICATIONS_SCOPE not in str(exc):
+                raise
+        return await self._client.graphql(SHOP_BASIC_QUERY)
 
     async def apply(self, change: Change, desired: DesiredState) -> None:
         raise ValidationError(
@@ -89,6 +116,15 @@ class ShopifyProvider(Provider):
             if not info.get("hasNextPage") or not after:
                 break
         return found[:first]
+
+
+def _tiktok_channel(data: Mapping[str, Any]) -> bool | None:
+    """Whether TikTok's own sales channel has a publication; None when it cannot be seen."""
+    if "publications" not in data:
+        return None
+    nodes = (data.get("publications") or {}).get("nodes") or []
+    titles = {str((n.get("catalog") or {}).get("title", "")).strip().lower() for n in nodes if n}
+    return bool(titles & TIKTOK_CHANNEL_TITLES)
 
 
 def _order(node: dict[str, Any]) -> ShopifyOrder:

@@ -95,15 +95,11 @@ class TikTokShopProvider(Provider):
         facts: dict[str, Any] = {
             "tiktok_shop.authorized": cipher is not None,
             "tiktok_shop.return_proxy.installed": False,
-            "tiktok_shop.shopify_connector_enabled": False,
         }
         settings: dict[str, Any] = {}
         if cipher is not None:
             proxy = await self._read_proxy(cipher)
             facts["tiktok_shop.return_proxy.installed"] = bool(proxy.get("installed"))
-            facts["tiktok_shop.shopify_connector_enabled"] = bool(
-                proxy.get("shopify_connector_enabled")
-            )
             for address, field in _FIELDS.items():
                 if proxy.get(field) is not None:
                     settings[address] = self.normalize(address, proxy[field])

@@ -59,8 +59,16 @@ SCENARIOS: dict[str, str] = {
         "and option is configured (status stays `new`)."
     ),
     "tiktok-connector-on": (
-        "TikTok: TikTok's own Shopify connector is enabled for the shop "
-        "(`shopify_connector_enabled` true)."
+        "Shopify: TikTok's own sales channel is installed in the shop (a `publications` "
+        "node whose app catalog is titled \"TikTok\"), so it writes TikTok orders beside Pipe17."
+    ),
+    "shopify-publications-scope-missing": (
+        "Shopify: the app was installed without `read_publications`, so `publications` "
+        "answers ACCESS_DENIED and sales channels cannot be seen."
+    ),
+    "shopify-version-unsupported": (
+        "Shopify: the pinned Admin API version is played as past its support window: "
+        "answers are served by the next version with `X-Shopify-API-Deprecated-Reason`."
     ),
 }
 

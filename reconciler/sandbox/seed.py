@@ -23,6 +23,7 @@ DEFAULT_OPTIONS: dict[str, dict[str, Any]] = {
     "Shopify": {"orderSyncMode": "order"},
     "Loop Returns": {},
 }
+TIKTOK_CHANNEL = "TikTok"  # the title of TikTok's own sales channel app in Shopify
 DEFAULT_INSTRUCTIONS = "Enter your order number and email address to start a return."
 ORDER_STATUSES = ("DELIVERED", "COMPLETED", "DELIVERED")
 ORDER_TOTALS = ("24.50", "39.00", "18.75")
@@ -114,7 +115,6 @@ def _tiktok(spec: dict[str, Any], orders: list[dict[str, Any]]) -> dict[str, Any
             "installed": True,
             "partner": None,
             "return_url_template": None,
-            "shopify_connector_enabled": False,
         },
         "orders": orders,
     }
@@ -177,9 +177,17 @@ def _shopify(spec: dict[str, Any], orders: list[dict[str, Any]]) -> dict[str, An
             "currencyCode": "USD",
         },
         "app_installation": {"id": "gid://shopify/AppInstallation/" + digits(f"inst:{domain}", 10)},
-        "scopes": ["read_orders", "read_products"],
+        "scopes": ["read_orders", "read_products", "read_publications"],
         "orders": [shopify_order(slug, o) for o in orders],
+        "publications": [publication(domain, "Online Store")],
     }
+
+
+def publication(domain: str, title: str) -> dict[str, Any]:
+    """A sales channel's publication: an app catalog titled after the channel app."""
+    number = digits(f"{domain}:publication:{title}", 11)
+    return {"id": f"gid://shopify/Publication/{number}",
+            "catalog": {"id": f"gid://shopify/AppCatalog/{number}", "title": title, "kind": "APP"}}
 
 
 def _loop(spec: dict[str, Any], orders: list[dict[str, Any]], now: int) -> dict[str, Any]:
@@ -258,7 +266,12 @@ def _duplicate_order(record: dict[str, Any]) -> None:
 
 
 def _tiktok_connector_on(record: dict[str, Any]) -> None:
-    record["tiktok_shop"]["return_proxy"]["shopify_connector_enabled"] = True
+    shopify = record["shopify"]
+    shopify["publications"].append(publication(shopify["shop"]["myshopifyDomain"], TIKTOK_CHANNEL))
+
+
+def _publications_scope_missing(record: dict[str, Any]) -> None:
+    record["shopify"]["scopes"].remove("read_publications")
 
 
 SCENARIO_SEEDERS = {
@@ -270,4 +283,5 @@ SCENARIO_SEEDERS = {
     "order-missing-in-shopify": _order_missing_in_shopify,
     "duplicate-order": _duplicate_order,
     "tiktok-connector-on": _tiktok_connector_on,
+    "shopify-publications-scope-missing": _publications_scope_missing,
 }

@@ -120,16 +120,16 @@ def shopify_no_duplicates(desired: DesiredState, ev: Evidence) -> CheckResult:
     counts = Counter(order_name(o.name) for o in orders)
     twice = sorted(n for n, c in counts.items() if c > 1 and (n in tiktok_ids or not tiktok_ids))
     channel = sorted({order_name(o.name) for o in orders if _by_tiktok_channel(o)})
-    connector = bool(ev.tiktok.ok and ev.tiktok.value
-                     and ev.tiktok.value.facts.get("tiktok_shop.shopify_connector_enabled"))
+    connector = bool(ev.shopify and ev.shopify.ok and ev.shopify.value
+                     and ev.shopify.value.facts.get("shopify.tiktok_channel"))
     problems = []
     if twice:
         problems.append(f"TikTok order(s) {ids(twice)} exist more than once in Shopify")
     if channel:
         problems.append(f"order(s) {ids(channel)} were created by TikTok's own Shopify channel app")
     if connector:
-        problems.append("TikTok reports its own Shopify connector is on for the shop, so it "
-                        "writes TikTok orders into Shopify beside Pipe17")
+        problems.append("Shopify shows TikTok's own sales channel installed (publications), so "
+                        "its own Shopify connector is on and writes TikTok orders beside Pipe17")
     if not problems:
         return passed(check, "no TikTok order is in Shopify twice and none came from TikTok's own "
                              "Shopify connector")

@@ -72,6 +72,7 @@ class Evidence:
     loop_returns: Read[list[LoopReturn]]
     tiktok_returns: Read[list[TikTokReturn]]
     pipe17_refunds: Read[list[Pipe17Refund]]
+    shopify: Read[ServiceSnapshot] | None = None  # the shop, scopes and sales channels
 
     @property
     def authorized(self) -> bool | None:
@@ -95,9 +96,11 @@ async def gather(providers: Mapping[str, Provider], *, now: float) -> Evidence:
     pipe17 = cast(Pipe17Provider, providers["pipe17"])
     loop = cast(LoopProvider, providers["loop"])
     since = int(now) - WINDOW_DAYS * 86_400
-    tt_snapshot, loop_snapshot, tt_orders, sh_orders, returns, refunds = await asyncio.gather(
+    (tt_snapshot, loop_snapshot, sh_snapshot, tt_orders, sh_orders, returns,
+     refunds) = await asyncio.gather(
         attempt(tiktok.read()),
         attempt(loop.read()),
+        attempt(shopify.read()),
         attempt(recent_tiktok_orders(tiktok, since, now)),
         attempt(shopify.orders(f"created_at:>={day(since - 86_400)}", SHOPIFY_PAGE)),
         attempt(loop.returns(since=day(since))),
@@ -111,7 +114,7 @@ async def gather(providers: Mapping[str, Provider], *, now: float) -> Evidence:
         attempt(tiktok.search_returns(refunded)),
     )
     return Evidence(tt_snapshot, loop_snapshot, tt_orders, sh_orders, sample, deep_link,
-                    returns, tt_returns, refunds)
+                    returns, tt_returns, refunds, sh_snapshot)
 
 
 def day(ts: int) -> str:

@@ -15,11 +15,11 @@ CASES = sorted((Path(__file__).parent.parent / "cases" / "engine").glob("*.yaml"
 HEALTHY_FACTS = {
     "tiktok_shop.authorized": True,
     "tiktok_shop.return_proxy.installed": True,
-    "tiktok_shop.shopify_connector_enabled": False,
+    "shopify.tiktok_channel": False,
     "pipe17.integration.tiktok_shop.status": "connected",
     "pipe17.integration.shopify.status": "connected",
     "pipe17.integration.loop.status": "connected",
-    "shopify.access_scopes": ["read_orders"],
+    "shopify.access_scopes": ["read_orders", "read_publications"],
 }
 
 

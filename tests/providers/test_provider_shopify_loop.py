@@ -1,5 +1,7 @@
 """Shopify and Loop providers over a scripted fake."""
 
+import json
+
 import httpx
 import pytest
 
@@ -8,21 +10,62 @@ from reconciler.http.pool import ClientPool
 from reconciler.http.retry import RetryPolicy
 from reconciler.model import Action, Change
 from reconciler.providers import LoopProvider
+from reconciler.targets import SHOPIFY_API_VERSION
 
 FAST = RetryPolicy(attempts=3, total_seconds=1, base_delay=0.01, max_delay=0.02, timeout=0.5)
 
 
+def shop_answer(m, *channels):
+    return {"data": {
+        "shop": {"id": "gid://shopify/Shop/1", "name": "Acme", "myshopifyDomain": m.shopify_shop},
+        "currentAppInstallation": {"accessScopes": [{"handle": "read_orders"}, {"handle": "read_publications"}]},
+        "publications": {"nodes": [{"id": f"gid://shopify/Publication/{i}", "catalog": {"title": title}}
+                                   for i, title in enumerate(channels)]}}}
+
+
 async def test_shopify_read_reports_facts_in_one_request(fake, make_merchant, make_target):
     m = make_merchant()
-    fake.on("POST", "/graphql.json", {"data": {
-        "shop": {"id": "gid://shopify/Shop/1", "name": "Acme", "myshopifyDomain": m.shopify_shop},
-        "currentAppInstallation": {"accessScopes": [{"handle": "read_orders"}, {"handle": "read_products"}]}}})
+    fake.on("POST", "/graphql.json", shop_answer(m, "Online Store", "Point of Sale"))
     async with ClientPool(make_target(), read_only=True, transport=fake.transport, retry=FAST) as pool:
         snapshot = await pool.providers(m)["shopify"].read()
     assert snapshot.settings == {}
-    assert snapshot.facts == {"shopify.shop_found": True, "shopify.access_scopes": ("read_orders", "read_products")}
+    assert snapshot.facts == {"shopify.shop_found": True,
+                              "shopify.access_scopes": ("read_orders", "read_publications"),
+                              "shopify.tiktok_channel": False}
     assert len(fake.seen) == 1
-    assert fake.seen[0].url.path == f"/shopify/{m.shopify_shop}/admin/api/2025-07/graphql.json"
+    assert fake.seen[0].url.path == f"/shopify/{m.shopify_shop}/admin/api/{SHOPIFY_API_VERSION}/graphql.json"
+    assert "publications(" in json.loads(fake.seen[0].content)["query"]
+
+
+async def test_shopify_read_sees_tiktoks_own_sales_channel(fake, make_merchant, make_target):
+    m = make_merchant()
+    fake.on("POST", "/graphql.json", shop_answer(m, "Online Store", "TikTok"))
+    async with ClientPool(make_target(), read_only=True, transport=fake.transport, retry=FAST) as pool:
+        snapshot = await pool.providers(m)["shopify"].read()
+    assert snapshot.facts["shopify.tiktok_channel"] is True
+
+
+async def test_shopify_read_without_read_publications_asks_again_without_them(fake, make_merchant, make_target):
+    m = make_merchant()
+    denied = {"errors": [{"message": "Access denied for publications field. Required access: "
+                                     "`read_publications` access scope.",
+                          "extensions": {"code": "ACCESS_DENIED"}, "path": ["publications"]}],
+              "data": None}
+
+    def answer(request, body):
+        if "publications(" in body["query"]:
+            return httpx.Response(200, json=denied)
+        basic = shop_answer(m)
+        del basic["data"]["publications"]
+        basic["data"]["currentAppInstallation"]["accessScopes"] = [{"handle": "read_orders"}]
+        return httpx.Response(200, json=basic)
+
+    fake.on("POST", "/graphql.json", answer)
+    async with ClientPool(make_target(), read_only=True, transport=fake.transport, retry=FAST) as pool:
+        snapshot = await pool.providers(m)["shopify"].read()
+    assert snapshot.facts == {"shopify.shop_found": True, "shopify.access_scopes": ("read_orders",),
+                              "shopify.tiktok_channel": None}
+    assert len(fake.seen) == 2
 
 
 async def test_shopify_orders_paginate_up_to_first(fake, make_merchant, make_target):

@@ -29,13 +29,12 @@ def script(fake, shop_ids, proxy):
 async def test_read_normalizes_and_reports_facts(fake, make_merchant, make_target):
     m = make_merchant()
     script(fake, [m.tiktok_shop_id], {"installed": True, "partner": "LOOP_PIPE17",
-                                      "return_url_template": " https://r/ ", "shopify_connector_enabled": True})
+                                      "return_url_template": " https://r/ "})
     async with ClientPool(make_target(), read_only=True, transport=fake.transport, retry=FAST) as pool:
         snapshot = await pool.providers(m)["tiktok_shop"].read()
     assert snapshot.settings == {"tiktok_shop.return_proxy.partner": "loop_pipe17",
                                  "tiktok_shop.return_proxy.return_url": "https://r/"}
-    assert snapshot.facts == {"tiktok_shop.authorized": True, "tiktok_shop.return_proxy.installed": True,
-                              "tiktok_shop.shopify_connector_enabled": True}
+    assert snapshot.facts == {"tiktok_shop.authorized": True, "tiktok_shop.return_proxy.installed": True}
     proxy_read = [r for r in fake.seen if r.url.path.endswith("return_proxy")][0]
     assert proxy_read.url.params["shop_cipher"] == f"C-{m.tiktok_shop_id}"
 

@@ -148,12 +148,12 @@ async def test_plan_reads_every_merchant_with_five_requests_and_no_writes(sandbo
     assert stats["requests"] == 5 * len(sandbox.merchants)
     one = snapshots["m-one"]
     assert one["tiktok_shop"].facts == {"tiktok_shop.authorized": True,
-                                        "tiktok_shop.return_proxy.installed": True,
-                                        "tiktok_shop.shopify_connector_enabled": False}
+                                        "tiktok_shop.return_proxy.installed": True}
     assert one["pipe17"].settings["pipe17.integration.tiktok_shop.flows.orders"] == "off"
     assert one["pipe17"].facts["pipe17.integration.loop.status"] == "connected"
     assert one["shopify"].facts["shopify.shop_found"] is True
     assert "read_orders" in one["shopify"].facts["shopify.access_scopes"]
+    assert one["shopify"].facts["shopify.tiktok_channel"] is False  # read in the same one request
     assert one["loop"].settings["loop.portal.order_lookup"] == "email"
     assert one["loop"].facts["loop.portal_domain"] == sandbox.merchant("m-one").loop_portal_domain
     assert "pipe17.integration.loop" not in snapshots["m-two"]["pipe17"].settings

@@ -9,7 +9,7 @@ import pytest
 
 from reconciler.sandbox import STATE_FILE_NAME, StateStore, embedded_transport
 from reconciler.sandbox.seed import credentials_of
-from tests.sandbox.sandbox_helpers import BASE, make_merchant
+from tests.sandbox.sandbox_helpers import BASE, make_merchant, tiktok_channel_published
 
 ROOT = Path(__file__).parents[2]
 
@@ -58,7 +58,7 @@ async def test_changed_scenarios_reseed_only_that_merchant(tmp_path: Path, merch
     transport = embedded_transport(tmp_path, [merchant, other])
     record = transport.emulator.merchants[merchant.slug]
     assert record["spec"]["scenarios"] == ["tiktok-connector-on"]
-    assert record["tiktok_shop"]["return_proxy"]["shopify_connector_enabled"] is True
+    assert tiktok_channel_published(record)
 
 
 async def test_credentials_follow_the_environment(tmp_path: Path, merchant, monkeypatch) -> None:

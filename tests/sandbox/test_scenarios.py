@@ -6,9 +6,11 @@ import pytest
 
 from reconciler.sandbox import SCENARIOS, ScenarioError, load_scenarios
 from reconciler.sandbox.scenarios import ENV_VAR
+from reconciler.targets import SHOPIFY_API_VERSION
 from tests.sandbox.sandbox_helpers import ORDERS_QUERY, configure_refunds
 
 PROXY = "/return_refund/202309/return_proxy"
+PUBLICATIONS = "{ publications(first: 5, catalogType: APP) { nodes { catalog { title } } } }"
 RETURNS = "/return_refund/202309/returns/search"
 
 
@@ -119,7 +121,24 @@ async def test_refunds_not_pushed(make_sandbox, merchant) -> None:
 
 async def test_tiktok_connector_on(make_sandbox, merchant) -> None:
     sbx = make_sandbox([merchant], {merchant.slug: {"tiktok-connector-on"}})
-    assert (await sbx.tiktok(merchant, "GET", PROXY)).json()["data"]["shopify_connector_enabled"] is True
+    body = (await sbx.shopify(merchant, PUBLICATIONS)).json()
+    assert "TikTok" in [n["catalog"]["title"] for n in body["data"]["publications"]["nodes"]]
+
+
+async def test_shopify_publications_scope_missing(make_sandbox, merchant) -> None:
+    sbx = make_sandbox([merchant], {merchant.slug: {"shopify-publications-scope-missing"}})
+    body = (await sbx.shopify(merchant, PUBLICATIONS)).json()
+    assert body["errors"][0]["extensions"]["code"] == "ACCESS_DENIED"
+    assert "read_publications" in body["errors"][0]["message"]
+    assert body["data"] is None  # `publications` is non-null: the whole answer is null
+
+
+async def test_shopify_version_unsupported(make_sandbox, merchant) -> None:
+    sbx = make_sandbox([merchant], {merchant.slug: {"shopify-version-unsupported"}})
+    response = await sbx.shopify(merchant, PUBLICATIONS)
+    assert response.json()["data"]["publications"]
+    assert response.headers["x-shopify-api-version"] > SHOPIFY_API_VERSION
+    assert "versioning" in response.headers["x-shopify-api-deprecated-reason"]
 
 
 def test_every_scenario_is_tested() -> None:

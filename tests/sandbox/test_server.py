@@ -23,7 +23,7 @@ from reconciler.sandbox import (
 from reconciler.sandbox.seed import credentials_of
 from reconciler.sandbox.server import server_config
 from reconciler.sandbox.tiktok_sign import signed_query
-from tests.sandbox.sandbox_helpers import make_merchant
+from tests.sandbox.sandbox_helpers import make_merchant, tiktok_channel_published
 
 ROOT = Path(__file__).parents[2]
 SHOPS = "/authorization/202309/shops"
@@ -108,7 +108,7 @@ def test_serve_persists_state_file(tmp_path: Path) -> None:
         assert patched.status_code == 200
         saved = StateStore(state).read()["merchants"]["acme-apparel"]
         assert saved["loop"]["portal"]["order_lookup"] == "zip"
-        assert saved["tiktok_shop"]["return_proxy"]["shopify_connector_enabled"] is True
+        assert tiktok_channel_published(saved)
     finally:
         proc.terminate()
         proc.wait(timeout=10)

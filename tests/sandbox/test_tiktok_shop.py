@@ -94,7 +94,7 @@ async def test_orders_search_paginates(sbx, merchant) -> None:
 async def test_return_proxy_read_and_write(sbx, merchant) -> None:
     read = (await sbx.tiktok(merchant, "GET", PROXY)).json()["data"]
     assert read == {"service_id": "7252639977727674154", "installed": True, "partner": None,
-                    "return_url_template": None, "shopify_connector_enabled": False}
+                    "return_url_template": None}
     template = f"https://{merchant.loop_portal_domain}/?order=[TT_ORDER_NUM]&zip=[TTS_ZIP_CODE]"
     written = await sbx.tiktok(merchant, "PUT", PROXY,
                                body={"partner": "LOOP_PIPE17", "return_url_template": template})
