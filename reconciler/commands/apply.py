@@ -16,6 +16,7 @@ from reconciler.commands.common import (
     Selection,
     check_credentials,
     say,
+    show_notices,
     stdout_is_tty,
 )
 from reconciler.commands.plan import plan_document, read_plans
@@ -133,10 +134,14 @@ def _locked_apply(target: Target, selection: Selection, merchants_dir: Path,
         return exitcodes.REFUSED
     chosen = [m for m in selection.chosen if m.slug not in locks.refused]
     _warn_in_flight(target)
+    from reconciler.http.notices import Notices
+
+    notices = Notices()
     plans = read_plans(target, Selection(selection.all, chosen), merchants_dir, parallelism,
-                       verb="read")
+                       verb="read", notices=notices)
     document = plan_document(target, plans)
     say(render_plan(document, color=use_color(stdout_is_tty())))
+    show_notices(notices)
     if reviewed is not None and document["checksum"] != reviewed["checksum"]:
         say("refusing to apply: the plan is stale. Live state or merchant files changed since it "
             f"was made (reviewed {reviewed['checksum']}, now {document['checksum']}). "

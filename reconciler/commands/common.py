@@ -10,12 +10,16 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from reconciler.model import DesiredState
 from reconciler.secrets import MissingSecretError, redactor, resolve
 from reconciler.targets import Target
+
+if TYPE_CHECKING:  # the HTTP stack loads only when a run reads
+    from reconciler.http.notices import Notices
 
 
 class CommandError(Exception):
@@ -92,6 +96,12 @@ def say(text: str, *, err: bool = False) -> None:
     click.echo(redactor.redact(text), err=err)
 
 
+def show_notices(notices: Notices) -> None:
+    """The services' warnings of a run on stderr: one redacted line per distinct warning."""
+    for line in notices.lines():
+        say(line, err=True)
+
+
 def stdout_is_tty() -> bool:
     return sys.stdout.isatty()
 
@@ -137,10 +147,12 @@ def timed(phase: str, **fields: object) -> Iterator[dict[str, object]]:
 
 
 def read_with_progress(target: Target, selection: Selection, merchants_dir: Path, fleet, *,
-                       verb: str, parallelism: int, workers: int | str | None = None) -> list:
+                       verb: str, parallelism: int, workers: int | str | None = None,
+                       notices: Notices | None = None) -> list:
     """Run a read-only fleet function (plan, verify) over the selection, counting on stderr.
 
-    In this process, or in worker processes when `workers` asks for them.
+    In this process, or in worker processes when `workers` asks for them;
+    the services' warnings are added to `notices` (see `show_notices`).
     """
     from reconciler.engine.runtime import read_fleet_blocking
 
@@ -148,7 +160,8 @@ def read_with_progress(target: Target, selection: Selection, merchants_dir: Path
     try:
         return read_fleet_blocking(target, selection.all, selection.chosen, merchants_dir, fleet,
                                    parallelism=parallelism, workers=workers,
-                                   on_done=progress.tick, on_progress=progress.advance_to)
+                                   on_done=progress.tick, on_progress=progress.advance_to,
+                                   notices=notices)
     finally:
         progress.close()
 

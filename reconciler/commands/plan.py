@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reconciler.commands.common import (
     Selection,
     check_credentials,
     read_with_progress,
     say,
+    show_notices,
     stdout_is_tty,
     timed,
 )
@@ -22,12 +23,16 @@ from reconciler.output.markdown import render_markdown
 from reconciler.output.text import render_plan, use_color
 from reconciler.targets import Target
 
+if TYPE_CHECKING:  # the HTTP stack loads only when a run reads
+    from reconciler.http.notices import Notices
+
 
 def read_plans(target: Target, selection: Selection, merchants_dir: Path, parallelism: int,
-               workers: int | str | None = None, verb: str = "planned") -> list[MerchantPlan]:
+               workers: int | str | None = None, verb: str = "planned",
+               notices: Notices | None = None) -> list[MerchantPlan]:
     """Plans for the selection, read by this process or by worker processes."""
     return read_with_progress(target, selection, merchants_dir, plan_fleet, verb=verb,
-                              parallelism=parallelism, workers=workers)
+                              parallelism=parallelism, workers=workers, notices=notices)
 
 
 def plan_document(target: Target, plans: list[MerchantPlan]) -> dict[str, Any]:
@@ -67,12 +72,16 @@ def run_plan(target: Target, selection: Selection, merchants_dir: Path, *, fmt: 
         say(f"Target: {target.name}", err=True)
     check_credentials(target, selection.chosen)
     load_client_stack(target)
+    from reconciler.http.notices import Notices
+
+    notices = Notices()
     with timed("read", merchants=len(selection.chosen), parallelism=parallelism):
-        plans = read_plans(target, selection, merchants_dir, parallelism, workers)
+        plans = read_plans(target, selection, merchants_dir, parallelism, workers, notices=notices)
     with timed("output"):
         document = plan_document(target, plans)
         if out:
             write_plan_file(document, out)
         apply_command = f"reconciler apply --plan {out}" if out else None
         emit(document, fmt, apply_command)
+    show_notices(notices)  # after the plan: the target stays the first line a person sees
     return exit_code(document, detailed)

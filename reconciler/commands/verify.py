@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reconciler.commands.common import (
     CommandError,
@@ -10,6 +11,7 @@ from reconciler.commands.common import (
     check_credentials,
     read_with_progress,
     say,
+    show_notices,
 )
 from reconciler.engine.plan import error_text
 from reconciler.output.jsonout import pretty
@@ -17,19 +19,27 @@ from reconciler.targets import Target
 from reconciler.verify.report import document, render_text
 from reconciler.verify.runner import verify_fleet
 
+if TYPE_CHECKING:  # the HTTP stack loads only when a run reads
+    pass
+
 
 def run_verify(target: Target, selection: Selection, merchants_dir: Path, *, fmt: str,
                parallelism: int, workers: int | str | None = None) -> int:
     if fmt == "json":  # stdout stays machine-readable; people still see the target first
         say(f"Target: {target.name}", err=True)
     check_credentials(target, selection.chosen)
+    from reconciler.http.notices import Notices
+
+    notices = Notices()
     try:
         reports = read_with_progress(target, selection, merchants_dir, verify_fleet,
-                                     verb="verified", parallelism=parallelism, workers=workers)
+                                     verb="verified", parallelism=parallelism, workers=workers,
+                                     notices=notices)
     except (ValueError, OSError) as exc:  # e.g. a bad sandbox scenario selection or state file
         raise CommandError(error_text(exc)) from None
     if fmt == "json":
         say(pretty(document(target.name, reports)))
     else:
         say(render_text(target.name, reports))
+    show_notices(notices)
     return 1 if any(r.failed for r in reports) else 0

@@ -8,10 +8,13 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from reconciler.model import DesiredState
 from reconciler.targets import Target
+
+if TYPE_CHECKING:  # the HTTP stack loads only when a run reads
+    from reconciler.http.notices import Notices
 
 R = TypeVar("R")
 
@@ -61,29 +64,37 @@ async def client_pool(target: Target, merchants: list[DesiredState], merchants_d
 
 async def read_fleet(target: Target, merchants: list[DesiredState], chosen: list[DesiredState],
                      merchants_dir: Path, fleet: Callable[..., Awaitable[list[R]]], *,
-                     parallelism: int, on_done: Callable[[R], None] | None = None) -> list[R]:
-    """Run a read-only fleet function (plan, verify) over `chosen` with a read-only pool."""
+                     parallelism: int, on_done: Callable[[R], None] | None = None,
+                     notices: Notices | None = None) -> list[R]:
+    """Run a read-only fleet function (plan, verify) over `chosen` with a read-only pool;
+    what the services warned about is added to `notices`."""
     async with client_pool(target, merchants, merchants_dir, read_only=True) as pool:
-        return await fleet(chosen, pool, parallelism=parallelism, on_done=on_done)
+        try:
+            return await fleet(chosen, pool, parallelism=parallelism, on_done=on_done)
+        finally:
+            if notices is not None:
+                notices.extend(pool.notices)
 
 
 def read_fleet_blocking(target: Target, merchants: list[DesiredState], chosen: list[DesiredState],
                         merchants_dir: Path, fleet: Callable[..., Awaitable[list[R]]], *,
                         parallelism: int, workers: int | str | None,
                         on_done: Callable[[R], None] | None = None,
-                        on_progress: Callable[[int], None] | None = None) -> list[R]:
+                        on_progress: Callable[[int], None] | None = None,
+                        notices: Notices | None = None) -> list[R]:
     """`read_fleet` from this process, or split across worker processes for a large fleet.
 
     `workers`: None for one process, a number, or "auto" (see `worker_count`).
     `on_done` sees each result in a single process;
     with workers, `on_progress` is told how many merchants are done instead.
+    `notices` collects the services' warnings from every process.
     """
     from reconciler.engine.workers import read_fleet_in_workers, worker_count
 
     count = worker_count(workers, len(chosen), target)
     if count <= 1:
         return run(read_fleet(target, merchants, chosen, merchants_dir, fleet,
-                              parallelism=parallelism, on_done=on_done))
+                              parallelism=parallelism, on_done=on_done, notices=notices))
     from reconciler.http.pool import shared_keys
 
     def keys(merchant: DesiredState) -> set[str]:
@@ -91,4 +102,4 @@ def read_fleet_blocking(target: Target, merchants: list[DesiredState], chosen: l
 
     return read_fleet_in_workers(target, merchants, chosen, merchants_dir, fleet,
                                  parallelism=parallelism, workers=count, keys=keys,
-                                 on_progress=on_progress)
+                                 on_progress=on_progress, notices=notices)

@@ -116,8 +116,10 @@ class _Job:
 _job: _Job | None = None
 
 
-def _read_part(part: int) -> list[Any]:
+def _read_part(part: int) -> tuple[list[Any], list[Any]]:
+    """One worker's results, and the services' warnings it saw."""
     from reconciler.engine.runtime import read_fleet, run
+    from reconciler.http.notices import Notices
 
     job = _job
     assert job is not None, "worker started without a job"
@@ -127,15 +129,18 @@ def _read_part(part: int) -> list[Any]:
             job.done.value += 1
 
     chosen = [job.chosen[i] for i in job.parts[part]]
-    return run(read_fleet(job.target, job.merchants, chosen, job.merchants_dir, job.fleet,
-                          parallelism=job.parallelism[part], on_done=tick))
+    notices = Notices()
+    results = run(read_fleet(job.target, job.merchants, chosen, job.merchants_dir, job.fleet,
+                             parallelism=job.parallelism[part], on_done=tick, notices=notices))
+    return results, list(notices)
 
 
 def read_fleet_in_workers(target: Target, merchants: list[DesiredState], chosen: list[DesiredState],
                           merchants_dir: Path, fleet: Callable[..., Awaitable[list[R]]], *,
                           parallelism: int, workers: int,
                           keys: Callable[[DesiredState], set[str]],
-                          on_progress: Callable[[int], None] | None = None) -> list[R]:
+                          on_progress: Callable[[int], None] | None = None,
+                          notices: Any = None) -> list[R]:
     """`read_fleet` over `chosen` split across `workers` forked processes; results in order."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -163,8 +168,11 @@ def read_fleet_in_workers(target: Target, merchants: list[DesiredState], chosen:
                 watcher.start()
             results: list[Any] = [None] * len(chosen)
             for part, future in zip(parts, futures, strict=True):
-                for index, result in zip(part, future.result(), strict=True):
+                part_results, part_notices = future.result()
+                for index, result in zip(part, part_results, strict=True):
                     results[index] = result
+                if notices is not None:
+                    notices.extend(part_notices)
     finally:
         stop.set()
         if watcher is not None and watcher.is_alive():

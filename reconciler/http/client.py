@@ -29,6 +29,7 @@ from reconciler.http import logs, urls
 from reconciler.http.channel import Channel
 from reconciler.http.envelopes import decode
 from reconciler.http.errors import NetworkError, RateLimitedError, ServiceError, scrub
+from reconciler.http.notices import DEPRECATED_REASON, Notices, deprecation_notice
 from reconciler.http.ratelimit import TokenBucket
 from reconciler.http.readonly import READ_METHODS, is_read, refuse
 from reconciler.http.retry import RetryPolicy
@@ -59,8 +60,10 @@ class ServiceClient:
         retry: RetryPolicy | None = None,
         read_only: bool = False,
         merchant: str | None = None,
+        notices: Notices | None = None,
     ) -> None:
         self.service = service
+        self.notices = notices
         self.merchant = merchant
         self.read_only = read_only
         self._http = http
@@ -163,6 +166,8 @@ class ServiceClient:
                                self.merchant, code=code) from None
         if self._log.isEnabledFor(logging.INFO):  # RECONCILER_LOG=info: one line per request
             self._log.info("%s -> HTTP %d", self._who(what), response.status_code)
+        if self.notices is not None and DEPRECATED_REASON in response.headers:
+            self.notices.add(deprecation_notice(self.service, response.headers, url.path))
         return decode(self.service, response, what=what, merchant=self.merchant)
 
     def _who(self, detail: str) -> str:

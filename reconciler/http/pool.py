@@ -31,6 +31,7 @@ from reconciler.http.auth import TikTokAuth, loop_auth, pipe17_auth, shopify_aut
 from reconciler.http.cache import RunCache, fingerprint
 from reconciler.http.channel import Channel
 from reconciler.http.client import ServiceClient
+from reconciler.http.notices import Notices
 from reconciler.http.ratelimit import RateLimit, RateLimiters
 from reconciler.http.retry import RetryPolicy
 from reconciler.http.wire import WireTransport
@@ -63,6 +64,7 @@ class ClientPool:
         self.read_only = read_only
         self.retry = retry or RetryPolicy.from_env()
         self.cache = RunCache()
+        self.notices = Notices()  # what the services warned about during this run (http/notices.py)
         self._transport = transport
         self._limiters = RateLimiters(rate_limits)
         self._max_connections = max_connections
@@ -111,6 +113,7 @@ class ClientPool:
             retry=self.retry,
             read_only=self.read_only,
             merchant=merchant.slug,
+            notices=self.notices,
         )
 
     def providers(self, merchant: DesiredState) -> dict[str, Provider]:
