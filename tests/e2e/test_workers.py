@@ -58,3 +58,14 @@ def test_an_unreachable_service_fails_each_merchant_not_the_run(fleet: Sandbox) 
     document = json.loads(result.stdout)
     assert document["summary"]["errored"] == FLEET
     assert all("HTTP 5" in m["error"] for m in document["merchants"])
+
+
+def test_shopifys_deprecation_warning_crosses_worker_processes_once(tmp_path) -> None:
+    source = tmp_path / "source"
+    slugs = write_fleet(source, 4, prefix="old")
+    scenarios = tuple(f"{slug}=shopify-version-unsupported" for slug in slugs)
+    with serving(start_sandbox(tmp_path / "served", merchants_src=source, scenarios=scenarios)) as box:
+        result = box.cli("plan", "--format", "json", "--workers", "2")
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: shopify:")]
+    assert len(warnings) == 1 and "past its support window" in warnings[0], result.stderr

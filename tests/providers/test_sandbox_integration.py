@@ -271,3 +271,20 @@ async def test_embedded_transport_persists_applied_changes(make_merchant, make_t
     async with ClientPool(target, read_only=True, transport=embedded_transport(tmp_path, [m])) as pool:
         snapshot = await pool.loop(m).read()
     assert snapshot.settings["loop.portal.order_lookup"] == "zip"
+
+
+async def test_shopify_cost_throttle_is_waited_out_by_the_provider(sandbox):
+    # The plan's ReconcilerShop requests 55 points by Shopify's rules (2 + 25 * 2 for the
+    # publications, 3 for shop, installation and scopes) and uses 7: with a 60-point bucket
+    # restoring 30 per second the second read right after the first is THROTTLED, and the
+    # client waits (requested - available) / restoreRate and succeeds.
+    (await sandbox.control.post("/_sandbox/limits", json={
+        "shopify_bucket_size": 60, "shopify_restore_rate": 30})).raise_for_status()
+    m = sandbox.merchants[0]
+    async with sandbox.pool(read_only=True) as pool:
+        shopify = pool.providers(m)["shopify"]
+        first = await shopify.read()
+        second = await shopify.read()
+    assert first.facts == second.facts and first.facts["shopify.shop_found"] is True
+    shopify_requests = [r for r in sandbox.transport.seen if "/shopify/" in r.url.path]
+    assert len(shopify_requests) == 3  # one read, one throttled answer, its retry
