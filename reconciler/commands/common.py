@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import os
+import select
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -93,7 +95,34 @@ def check_credentials(target: Target, merchants: Iterable[DesiredState]) -> None
 
 def say(text: str, *, err: bool = False) -> None:
     """Every line a command prints goes through the redactor."""
-    click.echo(redactor.redact(text), err=err)
+    text = redactor.redact(text)
+    if not _write_fully(sys.stderr if err else sys.stdout, text + "\n"):
+        click.echo(text, err=err)
+
+
+def _write_fully(stream: object, text: str) -> bool:
+    """Write `text` to an unbuffered stream (python -u, PYTHONUNBUFFERED) in full.
+
+    There the text layer hands each write to the file descriptor once and
+    drops what a short write left over, which cut large plans piped to
+    another process at 64 or 128 KiB. False (nothing written) for any other
+    stream, which click writes as usual.
+    """
+    raw = getattr(stream, "buffer", None)
+    if not isinstance(raw, io.FileIO):
+        return False
+    assert isinstance(stream, io.TextIOBase)
+    if not raw.isatty():
+        text = click.unstyle(text)  # as click.echo does for a pipe or a file
+    stream.flush()
+    data = memoryview(text.encode(stream.encoding or "utf-8", stream.errors or "strict"))
+    while data:
+        written = raw.write(data)
+        if written is None:  # a non-blocking descriptor that is full: wait until it drains
+            select.select([], [raw], [])
+            continue
+        data = data[written:]
+    return True
 
 
 def show_notices(notices: Notices) -> None:
