@@ -138,8 +138,9 @@ def _screen(identity: dict[str, Any], overrides: dict[DocPath, Any], slug: str, 
 
 def _connector_note(facts: Mapping[str, Any], notes: list[str]) -> None:
     if facts.get("shopify.tiktok_channel") is True:
-        notes.append("TikTok's own Shopify connector is ON for this shop; the file keeps "
-                     "shopify_connector: disabled, and the plan lists turning it off")
+        notes.append("TikTok's own Shopify connector is ON for this shop (Shopify lists its "
+                     "sales channel); the file keeps shopify_connector: disabled, and the plan "
+                     "lists turning it off")
 
 
 def _describe(problems: list[Problem]) -> str:

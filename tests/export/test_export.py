@@ -147,3 +147,13 @@ def test_export_all_on_live_explains_why_it_cannot_discover(ws: Workspace, tmp_p
     assert result.exit_code == 1
     assert result.stderr.splitlines()[0] == "Target: live"
     assert "sandbox only" in result.stderr
+
+
+def test_tiktoks_sales_channel_seen_in_shopify_is_noted_in_the_export(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path, scenarios="bright-basics=tiktok-connector-on")
+    result = ws.cli("export", "bright-basics")
+    exported(result)  # still a valid merchant file (shopify_connector stays disabled, the default)
+    text = " ".join(result.stdout.split())  # the header comment wraps at 96 columns
+    assert "TikTok's own Shopify connector is ON for this shop (Shopify lists its sales channel)" in text
+    assert "TikTok's own Shopify connector is ON" not in " ".join(
+        Workspace(tmp_path / "plain").cli("export", "bright-basics").stdout.split())

@@ -158,3 +158,12 @@ async def test_a_broken_sandbox_answer_is_caught(make_sandbox) -> None:
     assert conformance_errors(query, {}, data)
     data["shop"] = None  # Shop! is non-null
     assert conformance_errors(query, {}, data)
+
+
+def test_the_products_documents_select_nothing_deprecated() -> None:
+    # A deprecated field would make Shopify send X-Shopify-API-Deprecated-Reason on every run.
+    from graphql import NoDeprecatedCustomRule
+
+    schema = schema_of(vendored())
+    for document in known_read_queries():
+        assert [e.message for e in validate(schema, parse(document), [NoDeprecatedCustomRule])] == []
