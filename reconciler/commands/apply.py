@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import signal
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -20,37 +18,15 @@ from reconciler.commands.common import (
     stdout_is_tty,
 )
 from reconciler.commands.plan import plan_document, read_plans
+from reconciler.commands.reviewed import ReviewedPart, read_reviewed_plan, select_part
 from reconciler.engine import exitcodes
 from reconciler.engine.apply import MerchantReport, apply_fleet
-from reconciler.engine.document import FORMAT_VERSION, checksum
 from reconciler.engine.journal import Journal, acknowledge, in_flight
 from reconciler.engine.lock import LockHeld, MerchantLock
 from reconciler.engine.plan import MerchantPlan
 from reconciler.engine.runtime import client_pool, run
 from reconciler.output.text import render_plan, render_report, use_color
 from reconciler.targets import Target
-
-
-def read_reviewed_plan(path: Path, target: Target) -> dict[str, Any]:
-    """Load a saved plan and check it is a well-formed, untampered plan for this target."""
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-        merchants = document["merchants"]
-        slugs = [m["merchant"] for m in merchants]
-        recorded = document["checksum"]
-        version = document["format_version"]
-        planned_for = document["target"]
-    except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
-        raise CommandError(f"{path}: not a readable reconciler plan ({type(exc).__name__})") from None
-    if version != FORMAT_VERSION:
-        raise CommandError(f"{path}: plan format {version!r} is not supported (expected {FORMAT_VERSION!r})")
-    if not all(isinstance(s, str) for s in slugs):
-        raise CommandError(f"{path}: malformed merchant entries")
-    if planned_for != target.name:
-        raise CommandError(f"{path}: plan was made for target {planned_for!r}, not {target.name!r}")
-    if checksum(planned_for, merchants) != recorded:
-        raise CommandError(f"{path}: plan content does not match its checksum; plan again")
-    return document
 
 
 def _signals_raise() -> None:
@@ -104,13 +80,10 @@ class LockSet:
 def run_apply(target: Target, selection: Selection, merchants_dir: Path, *, plan_file: Path | None,
               auto_approve: bool, allow_destructive: bool, parallelism: int,
               lock_wait: float) -> int:
-    reviewed = read_reviewed_plan(plan_file, target) if plan_file else None
-    if reviewed is not None:
-        by_slug = {m.slug: m for m in selection.all}
-        missing = [e["merchant"] for e in reviewed["merchants"] if e["merchant"] not in by_slug]
-        if missing:
-            raise CommandError(f"reviewed plan names merchants with no file: {', '.join(missing)}")
-        selection = Selection(selection.all, [by_slug[e["merchant"]] for e in reviewed["merchants"]])
+    reviewed: ReviewedPart | None = None
+    if plan_file is not None:
+        selection, reviewed = select_part(plan_file, read_reviewed_plan(plan_file, target),
+                                          selection)
     check_credentials(target, selection.chosen)
     _signals_raise()
     locks = LockSet(target, [m.slug for m in selection.chosen], lock_wait)
@@ -123,7 +96,7 @@ def run_apply(target: Target, selection: Selection, merchants_dir: Path, *, plan
 
 
 def _locked_apply(target: Target, selection: Selection, merchants_dir: Path,
-                  reviewed: dict[str, Any] | None, locks: LockSet, auto_approve: bool,
+                  reviewed: ReviewedPart | None, locks: LockSet, auto_approve: bool,
                   allow_destructive: bool, parallelism: int) -> int:
     codes: list[int] = []
     for slug, message in locks.refused.items():
@@ -142,10 +115,11 @@ def _locked_apply(target: Target, selection: Selection, merchants_dir: Path,
     document = plan_document(target, plans)
     say(render_plan(document, color=use_color(stdout_is_tty())))
     show_notices(notices)
-    if reviewed is not None and document["checksum"] != reviewed["checksum"]:
-        say("refusing to apply: the plan is stale. Live state or merchant files changed since it "
-            f"was made (reviewed {reviewed['checksum']}, now {document['checksum']}). "
-            "Run plan again and review the new plan.", err=True)
+    stale = reviewed.stale(document) if reviewed is not None else []
+    if stale:
+        say(f"refusing to apply: the plan is stale for {', '.join(stale)}. Live state or merchant "
+            "files changed since it was made; nothing was written. Run plan again and review the "
+            "new plan.", err=True)
         return exitcodes.REFUSED
     codes += [exitcodes.ERROR for p in plans if p.error]
     runnable = [p for p in plans if not p.error and _has_work(p, allow_destructive=True)]
@@ -160,7 +134,7 @@ def _locked_apply(target: Target, selection: Selection, merchants_dir: Path,
     if not runnable:
         say("Nothing to apply.")
         return exitcodes.worst(codes)
-    if not _confirm(auto_approve):
+    if not _confirm(auto_approve or reviewed is not None):  # a saved plan was reviewed already
         say("Apply cancelled; nothing was written.", err=True)
         return exitcodes.ERROR
     reports = run(_write(target, selection, merchants_dir, runnable, allow_destructive,

@@ -32,6 +32,13 @@ class CommandError(Exception):
 class Selection:
     all: list[DesiredState]  # every valid merchant file (the sandbox seeds from these)
     chosen: list[DesiredState]
+    include: tuple[str, ...] = ()  # the slugs named by --merchant
+    asked: tuple[str, ...] = ()  # the selecting options as given, for messages
+
+    @property
+    def narrowed(self) -> bool:
+        """Whether --merchant, --exclude or --shard narrowed the fleet."""
+        return bool(self.asked)
 
 
 def load_selection(merchants_dir: Path, include: Iterable[str] = (), exclude: Iterable[str] = (),
@@ -68,7 +75,9 @@ def load_selection(merchants_dir: Path, include: Iterable[str] = (), exclude: It
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--shard") from None
         chosen = [m for m in chosen if shard_of(m.slug, count) == index]
-    return Selection(result.merchants, chosen)
+    asked = (*(f"--merchant {s}" for s in include), *(f"--exclude {s}" for s in sorted(exclude)),
+             *((f"--shard {shard}",) if shard else ()))
+    return Selection(result.merchants, chosen, tuple(dict.fromkeys(include)), asked)
 
 
 def check_credentials(target: Target, merchants: Iterable[DesiredState]) -> None:

@@ -4,6 +4,10 @@ The checksum covers what a reviewer approves: the target and, per merchant,
 its status, error, changes and manual actions, in slug order. It leaves out
 when and by which version the plan was made, so the same inputs always give
 the same checksum, and merged shard plans give the unsharded plan's checksum.
+
+Each merchant entry also carries its own `checksum` (the same content, for
+that merchant alone), so `apply --plan --merchant/--exclude/--shard` can
+check the selected part of a reviewed plan for staleness without the rest.
 """
 
 from __future__ import annotations
@@ -24,13 +28,23 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def _digest(payload: Any) -> str:
+    return "sha256:" + hashlib.sha256(canonical_json(payload).encode()).hexdigest()
+
+
 def checksum(target: str, merchants: Iterable[Mapping[str, Any]]) -> str:
+    """The whole plan's checksum (the per-merchant `checksum` fields are not part of it)."""
     entries = sorted(
         ({k: m.get(k) for k in _CHECKSUM_KEYS} for m in merchants),
         key=lambda m: m["merchant"],
     )
-    payload = {"format_version": FORMAT_VERSION, "target": target, "merchants": entries}
-    return "sha256:" + hashlib.sha256(canonical_json(payload).encode()).hexdigest()
+    return _digest({"format_version": FORMAT_VERSION, "target": target, "merchants": entries})
+
+
+def merchant_checksum(target: str, merchant: Mapping[str, Any]) -> str:
+    """One merchant's part of a plan, on its own: what `apply --plan` with a selection checks."""
+    entry = {k: merchant.get(k) for k in _CHECKSUM_KEYS}
+    return _digest({"format_version": FORMAT_VERSION, "target": target, "merchant": entry})
 
 
 def summarize(merchants: Iterable[Mapping[str, Any]]) -> dict[str, int]:
@@ -57,7 +71,8 @@ def summarize(merchants: Iterable[Mapping[str, Any]]) -> dict[str, int]:
 def build_document(target: str, merchants: list[Mapping[str, Any]],
                    created_at: datetime | None = None) -> dict[str, Any]:
     """Assemble a plan document from per-merchant entries (any order)."""
-    ordered = sorted(merchants, key=lambda m: m["merchant"])
+    ordered = [{**m, "checksum": merchant_checksum(target, m)}
+               for m in sorted(merchants, key=lambda m: m["merchant"])]
     return {
         "format_version": FORMAT_VERSION,
         "tool_version": __version__,
