@@ -19,6 +19,7 @@ from reconciler.commands.common import (
 )
 from reconciler.commands.plan import plan_document, read_plans
 from reconciler.commands.reviewed import ReviewedPart, read_reviewed_plan, select_part
+from reconciler.commands.shared_credentials import refuse_shared_credentials
 from reconciler.engine import exitcodes
 from reconciler.engine.apply import MerchantReport, apply_fleet
 from reconciler.engine.journal import Journal, acknowledge, in_flight
@@ -85,6 +86,7 @@ def run_apply(target: Target, selection: Selection, merchants_dir: Path, *, plan
         selection, reviewed = select_part(plan_file, read_reviewed_plan(plan_file, target),
                                           selection)
     check_credentials(target, selection.chosen)
+    refuse_shared_credentials(target, selection)
     _signals_raise()
     locks = LockSet(target, [m.slug for m in selection.chosen], lock_wait)
     try:

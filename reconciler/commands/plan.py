@@ -14,6 +14,7 @@ from reconciler.commands.common import (
     stdout_is_tty,
     timed,
 )
+from reconciler.commands.shared_credentials import refuse_shared_credentials
 from reconciler.engine import exitcodes
 from reconciler.engine.document import build_document
 from reconciler.engine.plan import MerchantPlan, plan_fleet
@@ -71,6 +72,7 @@ def run_plan(target: Target, selection: Selection, merchants_dir: Path, *, fmt: 
     if fmt != "text":  # stdout stays machine-readable; people still see the target first
         say(f"Target: {target.name}", err=True)
     check_credentials(target, selection.chosen)
+    refuse_shared_credentials(target, selection)
     load_client_stack(target)
     from reconciler.http.notices import Notices
 

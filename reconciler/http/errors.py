@@ -8,6 +8,7 @@
      ├── ServerError          5xx                                           (retried)
      ├── NetworkError         connection reset/refused, timeouts           (retried)
      ├── ValidationError      any other 4xx or vendor error: the request is wrong
+     ├── OwnershipError       the service says the credential belongs to another account
      └── ReadOnlyViolation    a write attempted through a read-only client; nothing was sent
 
 When the retry budget runs out, the last error is raised with `attempts` set
@@ -107,6 +108,15 @@ class NetworkError(ServiceError):
 
 class ValidationError(ServiceError):
     pass
+
+
+class OwnershipError(ServiceError):
+    """The credential works but the service reports it for another shop or account.
+
+    Raised while reading, so the merchant errors before anything is written;
+    the message names the service, the merchant and what the service reported,
+    never the credential.
+    """
 
 
 class ReadOnlyViolation(ServiceError):

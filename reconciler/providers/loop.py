@@ -4,8 +4,9 @@ Wire contract: docs/providers/loop.md. Published: key header, `POST
 /order/link` (deep link), `GET /warehouse/return/list`. Assumed (no public
 API): the portal settings resource, isolated in `PORTAL_PATH` and `_FIELDS`.
 
-A plan costs one request (`GET /portal/settings`); a change is one PATCH of
-one field. Loop allows 300 requests per minute per key; the client-side
+A plan costs one request (`GET /portal/settings`), whose `shop_domain`
+proves the key is this merchant's (its Shopify shop); a change is one PATCH
+of one field. Loop allows 300 requests per minute per key; the client-side
 limit keeps under it (reconciler/http/ratelimit.py).
 """
 
@@ -18,8 +19,12 @@ from reconciler.http.client import ServiceClient
 from reconciler.http.errors import NotFoundError, ValidationError
 from reconciler.model import Action, Change, DesiredState, ServiceSnapshot
 from reconciler.providers.base import Provider
+from reconciler.providers.ownership import require_shop
 
 PORTAL_PATH = "/portal/settings"  # assumed contract
+# Who the key is for (assumed contract): the portal settings name the Shopify shop the
+# Loop account serves (Loop is a Shopify app: one account, one shop).
+OWNER_FIELD = "shop_domain"
 LINK_PATH = "/order/link"
 RETURNS_PATH = "/warehouse/return/list"
 # address -> portal settings field on the wire (assumed contract)
@@ -63,6 +68,7 @@ class LoopProvider(Provider):
 
     async def read(self) -> ServiceSnapshot:
         portal = await self._client.request("GET", PORTAL_PATH) or {}
+        require_shop(self.service, self._merchant, portal.get(OWNER_FIELD), label="API key")
         settings = {
             address: self.normalize(address, portal[field])
             for address, field in _FIELDS.items()

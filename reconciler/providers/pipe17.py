@@ -5,24 +5,36 @@ envelope, `skip`/`count` paging, `version` on update. Assumed: the
 integration `settings` shape (entity directions and options), isolated in
 `_CONNECTORS`, `_DIRECTIONS` and `_OPTIONS` below.
 
-A plan costs one request: the first page of integrations (100) holds every
-integration a merchant has (one per connector). Versions seen in any
+A plan costs two requests, sent together: the first page of integrations
+(100) holds every integration a merchant has (one per connector), and
+`GET /organization` proves the key is this merchant's (its org's Shopify shop). Versions seen in any
 response are remembered, so an update quotes the current one; a 409 means
 someone else wrote in between: re-read once and try again.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from reconciler.http.client import ServiceClient
-from reconciler.http.errors import ConflictError, NetworkError, ServerError, ValidationError
+from reconciler.http.errors import (
+    ConflictError,
+    NetworkError,
+    NotFoundError,
+    ServerError,
+    ValidationError,
+)
 from reconciler.model import Action, Change, DesiredState, ServiceSnapshot
 from reconciler.providers.base import Provider
+from reconciler.providers.ownership import require_shop
 
 PAGE_SIZE = 100
+# Who the key is for (assumed contract): {"success": true, "organization": {"orgKey",
+# "name", "shopifyDomain"}}, the Shopify shop of the org the key belongs to.
+IDENTITY_PATH = "/organization"
 PRESENT = "present"
 # integration name (address vocabulary) <-> connectorName on the wire
 _CONNECTORS = {"tiktok_shop": "TikTok Shop", "shopify": "Shopify", "loop": "Loop Returns"}
@@ -68,7 +80,8 @@ class Pipe17Provider(Provider):
         settings: dict[str, Any] = {}
         facts: dict[str, Any] = {}
         self._known = {}
-        for item in await self._list_integrations():
+        items, _ = await asyncio.gather(self._list_integrations(), self._check_owner())
+        for item in items:
             name = _NAMES.get(str(item.get("connectorName", "")).lower())
             if name is None or name in self._known:
                 continue  # unmanaged connector, or a second instance (first one wins)
@@ -76,6 +89,15 @@ class Pipe17Provider(Provider):
             settings.update(self._settings_of(name, item))
             facts[f"pipe17.integration.{name}.status"] = str(item.get("status", "unknown"))
         return ServiceSnapshot(self.service, settings, facts)
+
+    async def _check_owner(self) -> None:
+        try:
+            reply = await self._client.request("GET", IDENTITY_PATH) or {}
+        except NotFoundError:
+            reply = {}  # no identity endpoint: unproven, so refused below
+        org = reply.get("organization") if isinstance(reply, dict) else None
+        reported = org.get("shopifyDomain") if isinstance(org, dict) else None
+        require_shop(self.service, self._merchant, reported, label="API key")
 
     async def _list_integrations(self) -> list[Mapping[str, Any]]:
         return await self._all_pages("/integrations", "integrations")

@@ -10,6 +10,8 @@ from `publications`, scope `read_publications`). Without that scope Shopify
 denies `publications` and, the field being non-null, the whole answer: the
 provider then asks once more without it (`ReconcilerShopBasic`) and the fact
 is None (unknown), which the plan turns into a manual action.
+The same answer proves the token is this merchant's: `shop.myshopifyDomain`
+must be the merchant's `shopify.shop`.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.http.client import ServiceClient
-from reconciler.http.errors import AuthError, NotFoundError, ValidationError
+from reconciler.http.errors import AuthError, NotFoundError, OwnershipError, ValidationError
 from reconciler.http.readonly import register_read_queries
 from reconciler.model import Change, DesiredState, ServiceSnapshot
 from reconciler.providers.base import Provider
@@ -78,6 +80,7 @@ class ShopifyProvider(Provider):
             data = await self._shop()
         except NotFoundError:
             data = {}  # no such shop at this domain
+        self._check_owner(data.get("shop") or {})
         installation = data.get("currentAppInstallation") or {}
         scopes = tuple(
             sorted(s["handle"] for s in installation.get("accessScopes") or [] if s.get("handle"))
@@ -97,6 +100,14 @@ class ShopifyProvider(Provider):
             if exc.code != "ACCESS_DENIED" or PUBLICATIONS_SCOPE not in str(exc):
                 raise
         return await self._client.graphql(SHOP_BASIC_QUERY)
+
+    def _check_owner(self, shop: dict[str, Any]) -> None:
+        """The token answers for the merchant's shop, as Shopify names it (`myshopifyDomain`)."""
+        domain = str(shop.get("myshopifyDomain") or "").strip().lower()
+        if shop and domain != self._merchant.shopify_shop.strip().lower():
+            raise OwnershipError(
+                self.service, f"the access token answers for shop {domain or '(unnamed)'}, not "
+                f"{self._merchant.shopify_shop}; set this merchant's own token", self._merchant.slug)
 
     async def apply(self, change: Change, desired: DesiredState) -> None:
         raise ValidationError(

@@ -18,7 +18,7 @@ from typing import Any
 
 from reconciler.http.cache import RunCache
 from reconciler.http.client import ServiceClient
-from reconciler.http.errors import ValidationError
+from reconciler.http.errors import OwnershipError, ValidationError
 from reconciler.model import Action, Change, DesiredState, ServiceSnapshot
 from reconciler.providers.base import Provider
 
@@ -81,9 +81,20 @@ class TikTokShopProvider(Provider):
         return value
 
     async def shop_cipher(self) -> str | None:
-        """The cipher of the merchant's shop, or None if the seller has not authorized it."""
+        """The cipher of the merchant's shop, or None if the seller has not authorized it.
+
+        Ownership: a token that is authorized for shops, none of them this
+        merchant's, belongs to another seller; that is an error, not a
+        missing authorization, so nothing is ever written with it.
+        """
         shops = await self._cache.get(self._shops_key, self._fetch_shops)
-        return shops.get(self._merchant.tiktok_shop_id)
+        cipher = shops.get(self._merchant.tiktok_shop_id)
+        if cipher is None and shops:
+            raise OwnershipError(
+                self.service, f"the access token is authorized for {len(shops)} other shop(s), not "
+                f"for shop {self._merchant.tiktok_shop_id}; set this merchant's own token",
+                self._merchant.slug)
+        return cipher
 
     async def _fetch_shops(self) -> Mapping[str, str]:
         reply = await self._client.request("GET", SHOPS_PATH)

@@ -1,6 +1,7 @@
 """Loop Returns API emulation (docs/providers/loop.md), under `/loop/api/v1`.
 
-Key header `X-Authorization` (one key per merchant); 300 requests per
+Key header `X-Authorization` (one key per merchant; the portal settings name
+its Shopify shop, `shop_domain`); 300 requests per
 minute per key, then 429 without `Retry-After` (as documented); 401 and 422
 in Loop's shapes. The deep link (`POST /order/link`) finds the Shopify order
 named `name` and matches `zip` against what the portal's lookup setting
@@ -74,8 +75,13 @@ async def _json(request: Request) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
+def _portal(record: dict[str, Any]) -> dict[str, Any]:
+    """The portal settings, with the shop the account serves (assumed contract, docs/providers/loop.md)."""
+    return {**record["loop"]["portal"], "shop_domain": record["spec"]["shopify_shop"]}
+
+
 async def _get_settings(request: Request, record: dict[str, Any]) -> Response:
-    return JSONResponse(dict(record["loop"]["portal"]))
+    return JSONResponse(_portal(record))
 
 
 def _patch_settings(emu: Emulator) -> Any:
@@ -95,7 +101,7 @@ def _patch_settings(emu: Emulator) -> Any:
             return _unprocessable("The given data was invalid.", errors)
         record["loop"]["portal"].update(body)
         emu.mark_dirty(record)
-        return JSONResponse(dict(record["loop"]["portal"]))
+        return JSONResponse(_portal(record))
 
     return action
 

@@ -109,6 +109,18 @@ def _find(orgs: list[dict[str, Any]], integration_id: str) -> tuple[dict[str, An
     raise Pipe17Error(404, f"integration {integration_id} not found")
 
 
+async def _organization(request: Request, orgs: list[dict[str, Any]]) -> Any:
+    """Who the key is for (assumed contract, docs/providers/pipe17.md): the org and its shop.
+
+    A key belongs to one org; a value shared by several merchants' files
+    authenticates as the first of them, as a real key answers for its own org.
+    """
+    spec = orgs[0]["spec"]
+    return 200, {"organization": {"orgKey": token(f"org:{spec['slug']}", 16),
+                                  "name": spec["slug"].replace("-", " ").title(),
+                                  "shopifyDomain": spec["shopify_shop"]}}
+
+
 async def _list_integrations(request: Request, orgs: list[dict[str, Any]]) -> Any:
     return _paged(request, "integrations", _integrations(orgs))
 
@@ -236,6 +248,7 @@ def routes(emu: Emulator) -> list[Route]:
     base, one = PREFIX, f"{PREFIX}/integrations/{{integration_id}}"
     every = ["GET", "POST", "PUT", "PATCH", "DELETE"]
     return [
+        Route(f"{base}/organization", _handler(emu, _organization), methods=["GET"]),
         Route(f"{base}/integrations", _handler(emu, _list_integrations), methods=["GET"]),
         Route(f"{base}/integrations", _handler(emu, _create_integration(emu)), methods=["POST"]),
         Route(one, _handler(emu, _get_integration), methods=["GET"]),

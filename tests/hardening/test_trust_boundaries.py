@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reconciler.cli import cli
-from reconciler.engine.document import checksum
+from reconciler.engine.document import checksum, merchant_checksum
 from reconciler.http.pool import ClientPool
 from reconciler.http.wire import WireTransport
 from reconciler.model import SERVICES
@@ -162,7 +162,14 @@ def reviewed(served: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 
 def resealed(document: dict) -> dict:
-    """A forged plan: changed content with a checksum recomputed to match it."""
+    """A forged plan: changed content with every checksum recomputed to match it."""
+    merchants = [{**m, "checksum": merchant_checksum(document["target"], m)}
+                 for m in document["merchants"]]
+    return {**document, "merchants": merchants, "checksum": checksum(document["target"], merchants)}
+
+
+def resealed_whole_only(document: dict) -> dict:
+    """A forged plan whose whole-plan checksum matches but whose merchant checksums do not."""
     return {**document, "checksum": checksum(document["target"], document["merchants"])}
 
 
@@ -181,6 +188,8 @@ def forged_variants(document: dict) -> dict[str, tuple[str | bytes, int, str]]:
     return {
         "tampered": (json.dumps(tampered(document)), 1, "does not match its checksum"),
         "resealed": (json.dumps(resealed(tampered(document))), 5, "stale"),
+        "resealed-whole-only": (json.dumps(resealed_whole_only(tampered(document))), 1,
+                                "does not match its checksum"),
         "wrong-target": (json.dumps(other_target), 1, "was made for target 'sandbox'"),
         "unknown-merchant": (json.dumps(resealed(unknown)), 1, "no file"),
         "future-format": (json.dumps({**document, "format_version": "2"}), 1, "not supported"),
@@ -196,7 +205,7 @@ def forged_variants(document: dict) -> dict[str, tuple[str | bytes, int, str]]:
     }
 
 
-@pytest.mark.parametrize("name", ["tampered", "resealed", "wrong-target", "unknown-merchant",
+@pytest.mark.parametrize("name", ["tampered", "resealed", "resealed-whole-only", "wrong-target", "unknown-merchant",
                                   "future-format", "numeric-format", "garbage", "utf16", "empty",
                                   "list", "merchants-not-a-list", "merchant-entries-not-objects"])
 def test_a_plan_file_from_elsewhere_is_checked_before_use(served: Sandbox, reviewed: dict,

@@ -78,9 +78,13 @@ Route = Callable[[httpx.Request, Any], httpx.Response]
 class FakeServices:
     """Routes requests by (method, path suffix) to handlers; records every request."""
 
-    def __init__(self) -> None:
+    def __init__(self, shop_domain: str = "acme-apparel.myshopify.com") -> None:
         self.routes: list[tuple[str, str, Route]] = []
         self.seen: list[httpx.Request] = []
+        # Who Pipe17's and Loop's keys are for (assumed contracts; Loop's is in its portal settings).
+        self.shop_domain = shop_domain
+        self.on("GET", "/api/v3/organization", lambda request, body: httpx.Response(
+            200, json={"success": True, "organization": {"shopifyDomain": self.shop_domain}}))
 
     def on(self, method: str, suffix: str, route: Route | dict | list) -> None:
         handler = route if callable(route) else (lambda request, body, _r=route: httpx.Response(200, json=_r))

@@ -29,7 +29,7 @@ async def test_live_target_with_unset_variable_names_it(make_merchant, tmp_path)
 
 async def test_env_values_are_used_and_registered_for_redaction(fake, make_merchant, make_target, monkeypatch):
     monkeypatch.setenv("T_ACME_APPAREL_LOOP_KEY", "CANARY-loop-key-55")
-    fake.on("GET", "/portal/settings", {"portal_domain": "p", "order_lookup": "zip", "instructions": "i"})
+    fake.on("GET", "/portal/settings", {"portal_domain": "p", "shop_domain": "acme-apparel.myshopify.com", "order_lookup": "zip", "instructions": "i"})
     async with ClientPool(make_target(), read_only=True, transport=fake.transport) as pool:
         await pool.loop(make_merchant()).read()
     assert fake.seen[0].headers["X-Authorization"] == "CANARY-loop-key-55"

@@ -78,7 +78,9 @@ async def test_read_maps_directions_options_and_status(fake, pipe17, make_mercha
     }
     assert snapshot.facts == {"pipe17.integration.tiktok_shop.status": "connected",
                               "pipe17.integration.shopify.status": "disconnected"}
-    assert len(fake.seen) == 1 and fake.seen[0].url.params["count"] == "100"
+    assert fake.count("GET", "/integrations") == 1 and fake.count("GET", "/organization") == 1
+    assert len(fake.seen) == 2
+    assert next(r for r in fake.seen if r.url.path.endswith("/integrations")).url.params["count"] == "100"
 
 
 async def test_update_quotes_version_and_tracks_it(fake, pipe17, make_merchant, make_target):

@@ -5,7 +5,7 @@ import json
 import httpx
 import pytest
 
-from reconciler.http.errors import ValidationError
+from reconciler.http.errors import OwnershipError, ValidationError
 from reconciler.http.pool import ClientPool
 from reconciler.http.retry import RetryPolicy
 from reconciler.model import Action, Change
@@ -97,7 +97,9 @@ async def test_shopify_apply_is_refused(make_merchant, make_target, fake):
 
 
 def loop_fake(fake, portal):
-    fake.on("GET", "/portal/settings", lambda request, body: httpx.Response(200, json=portal))
+    """Loop's portal settings, naming the shop the key serves (`fake.shop_domain`) unless given."""
+    fake.on("GET", "/portal/settings", lambda request, body: httpx.Response(
+        200, json={"shop_domain": fake.shop_domain, **portal}))
 
     def patch(request, body):
         portal.update(body)
@@ -145,3 +147,37 @@ async def test_loop_order_link_and_returns(fake, make_merchant, make_target):
         assert await provider.order_link("123", "99999") is None
         returns = await provider.returns(since="2025-01-01")
     assert returns[0].id == "7" and returns[0].order_name == "123"
+
+
+async def test_shopify_token_answering_for_another_shop_is_refused(fake, make_merchant, make_target):
+    m = make_merchant()
+    fake.on("POST", "/graphql.json", {"data": {
+        "shop": {"id": "gid://shopify/Shop/2", "name": "Bright", "myshopifyDomain": "bright-basics.myshopify.com"},
+        "currentAppInstallation": {"accessScopes": [{"handle": "read_orders"}]}}})
+    async with ClientPool(make_target(), read_only=True, transport=fake.transport, retry=FAST) as pool:
+        with pytest.raises(OwnershipError) as caught:
+            await pool.providers(m)["shopify"].read()
+    assert str(caught.value).startswith("shopify (merchant acme-apparel): ")
+    assert "bright-basics.myshopify.com" in str(caught.value)
+
+
+@pytest.mark.parametrize("service", ["loop", "pipe17"])
+@pytest.mark.parametrize("answer", ["another-shop", "no-identity"])
+async def test_loop_and_pipe17_keys_must_report_the_merchants_shop(fake, make_merchant, make_target,
+                                                                    service, answer):
+    loop_fake(fake, {"order_lookup": "zip", "instructions": "i"})
+    fake.on("GET", "/integrations", {"success": True, "integrations": []})
+    if answer == "another-shop":
+        fake.shop_domain = "bright-basics.myshopify.com"
+    elif service == "loop":
+        loop_fake(fake, {"order_lookup": "zip", "instructions": "i", "shop_domain": None})
+    else:
+        fake.on("GET", "/api/v3/organization",
+                lambda request, body: httpx.Response(404, json={"message": "not found"}))
+    async with ClientPool(make_target(), read_only=True, transport=fake.transport, retry=FAST) as pool:
+        with pytest.raises(OwnershipError) as caught:
+            await pool.providers(make_merchant())[service].read()
+    message = str(caught.value)
+    assert message.startswith(f"{service} (merchant acme-apparel): ")
+    assert ("belongs to shop bright-basics" in message) == (answer == "another-shop")
+    assert all(r.method != "PATCH" for r in fake.seen)

@@ -5,6 +5,7 @@ import asyncio
 import httpx
 import pytest
 
+from reconciler.http.errors import OwnershipError
 from reconciler.http.pool import ClientPool
 from reconciler.http.retry import RetryPolicy
 from reconciler.model import Action, Change
@@ -40,12 +41,24 @@ async def test_read_normalizes_and_reports_facts(fake, make_merchant, make_targe
 
 
 async def test_unauthorized_shop_reads_one_request(fake, make_merchant, make_target):
-    script(fake, ["someone-else"], {})
+    script(fake, [], {})
     async with ClientPool(make_target(), read_only=True, transport=fake.transport, retry=FAST) as pool:
         snapshot = await pool.providers(make_merchant())["tiktok_shop"].read()
     assert snapshot.facts["tiktok_shop.authorized"] is False
     assert snapshot.settings == {}
     assert len(fake.seen) == 1
+
+
+async def test_token_authorized_only_for_other_shops_is_not_this_merchants(fake, make_merchant,
+                                                                          make_target):
+    script(fake, ["someone-else"], {"installed": True})
+    merchant = make_merchant()
+    async with ClientPool(make_target(), read_only=True, transport=fake.transport, retry=FAST) as pool:
+        with pytest.raises(OwnershipError) as caught:
+            await pool.providers(merchant)["tiktok_shop"].read()
+    message = str(caught.value)
+    assert "tiktok_shop (merchant acme-apparel)" in message and merchant.tiktok_shop_id in message
+    assert fake.count("GET", "/return_proxy") == 0  # nothing more is asked with a foreign token
 
 
 async def test_shop_list_is_fetched_once_per_run_per_credentials(fake, make_merchant, make_target):

@@ -139,13 +139,15 @@ async def test_wrong_tiktok_secret_is_rejected_without_leaking(sandbox, monkeypa
         assert secret not in text
 
 
-async def test_plan_reads_every_merchant_with_five_requests_and_no_writes(sandbox):
+async def test_plan_reads_every_merchant_with_six_requests_and_no_writes(sandbox):
     async with sandbox.pool(read_only=True) as pool:
         snapshots = {m.slug: await read_all(pool, m) for m in sandbox.merchants}
     stats = await sandbox.stats()
     assert stats["writes"] == 0
-    # per merchant: TikTok shops + Return Proxy (m-three's proxy is still read), one each elsewhere
-    assert stats["requests"] == 5 * len(sandbox.merchants)
+    # per merchant: TikTok shops + Return Proxy (m-three's proxy is still read), Shopify's shop,
+    # Loop's portal settings (which name the key's shop), and two for Pipe17 (integrations,
+    # and who the key is for)
+    assert stats["requests"] == 6 * len(sandbox.merchants)
     one = snapshots["m-one"]
     assert one["tiktok_shop"].facts == {"tiktok_shop.authorized": True,
                                         "tiktok_shop.return_proxy.installed": True}

@@ -6,7 +6,7 @@ from reconciler.sandbox.seed import DEFAULT_INSTRUCTIONS
 async def test_portal_settings_default_to_email_lookup(sbx, merchant) -> None:
     body = (await sbx.loop(merchant, "GET", "/portal/settings")).json()
     assert body == {"portal_domain": merchant.loop_portal_domain, "order_lookup": "email",
-                    "instructions": DEFAULT_INSTRUCTIONS}
+                    "instructions": DEFAULT_INSTRUCTIONS, "shop_domain": merchant.shopify_shop}
 
 
 async def test_patch_validates(sbx, merchant) -> None:
@@ -60,3 +60,14 @@ async def test_key_and_rate_limit(sbx, merchant, other) -> None:
     limited = await sbx.loop(merchant, "GET", "/portal/settings")
     assert "retry-after" not in limited.headers
     assert (await sbx.loop(other, "GET", "/portal/settings")).status_code == 200
+
+
+async def test_the_shop_a_key_serves_cannot_be_changed(sbx, merchant) -> None:
+    bad = await sbx.loop(merchant, "PATCH", "/portal/settings", json={"shop_domain": "x.myshopify.com"})
+    assert bad.status_code == 422 and "shop_domain" in bad.json()["errors"]
+
+
+async def test_pipe17_reports_the_org_of_a_key(sbx, merchant) -> None:
+    body = (await sbx.pipe17(merchant, "GET", "/organization")).json()
+    assert body["success"] is True
+    assert body["organization"]["shopifyDomain"] == merchant.shopify_shop
