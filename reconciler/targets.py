@@ -76,11 +76,18 @@ def resolve_target(spec: str | None, *, state_dir: Path | None = None) -> Target
         return Target("sandbox", sandbox_endpoints("http://sandbox.local"), True, True, state)
     if spec == "live":
         return Target("live", dict(LIVE_ENDPOINTS), False, False, state)
-    url = httpx.URL(spec)
+    unknown = f"unknown target {spec!r}: use 'sandbox', 'live' or http://HOST:PORT of a served sandbox"
+    try:
+        url = httpx.URL(spec)
+        port = url.port  # parsing the port is what can fail
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise TargetError(f"{unknown} ({exc})") from None
+    if port is not None and not 1 <= port <= 65535:
+        raise TargetError(f"{unknown} (port {port} is not between 1 and 65535)")
     if url.scheme not in ("http", "https") or not url.host:
-        raise TargetError(
-            f"unknown target {spec!r}: use 'sandbox', 'live' or http://HOST:PORT of a served sandbox"
-        )
+        raise TargetError(unknown)
+    if url.path not in ("", "/") or url.query or url.fragment or url.userinfo:
+        raise TargetError(f"{unknown} (no path, query or credentials)")
     if not is_loopback(url.host):
         raise TargetError(
             f"target {spec!r} is not a loopback address: a served sandbox listens on 127.0.0.1"

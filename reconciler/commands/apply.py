@@ -13,6 +13,7 @@ from reconciler.commands.common import (
     CommandError,
     Selection,
     check_credentials,
+    require_state_dir,
     say,
     show_notices,
     stdout_is_tty,
@@ -85,6 +86,7 @@ def run_apply(target: Target, selection: Selection, merchants_dir: Path, *, plan
     if plan_file is not None:
         selection, reviewed = select_part(plan_file, read_reviewed_plan(plan_file, target),
                                           selection)
+    require_state_dir(target, writes=True)
     check_credentials(target, selection.chosen)
     refuse_shared_credentials(target, selection)
     _signals_raise()
@@ -153,15 +155,22 @@ def _has_work(plan: MerchantPlan, allow_destructive: bool) -> bool:
 async def _write(target: Target, selection: Selection, merchants_dir: Path,
                  plans: list[MerchantPlan], allow_destructive: bool,
                  parallelism: int) -> list[MerchantReport]:
-    journal = Journal(target.state_dir, target.name)
-    acknowledge(target.state_dir, journal.run_id)  # live state was re-read after those runs
+    try:
+        journal = Journal(target.state_dir, target.name)
+        acknowledge(target.state_dir, journal.run_id)  # live state was re-read after those runs
+    except OSError as exc:
+        raise CommandError(f"cannot write the journal under {target.state_dir / 'journal'} "
+                           f"({exc.strerror or exc}); nothing was written") from None
     try:
         async with client_pool(target, selection.all, merchants_dir, read_only=False) as pool:
             merchants = {m.slug: m for m in selection.all}
             return await apply_fleet(plans, merchants, pool, journal,
                                      allow_destructive=allow_destructive, parallelism=parallelism)
     finally:
-        journal.close()
+        try:
+            journal.close()
+        except OSError as exc:  # a full disk: the lines already written stay readable
+            say(f"warning: the journal could not be completed ({exc.strerror or exc})", err=True)
         say(f"Journal: {journal.path}", err=True)
 
 

@@ -8,6 +8,7 @@ import logging
 import os
 import select
 import sys
+import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -100,6 +101,29 @@ def check_credentials(target: Target, merchants: Iterable[DesiredState]) -> None
                            for var, slugs in sorted(missing.items()))
         raise CommandError(f"environment variable(s) not set: {listed}. "
                            "Export them and run again; nothing was sent.")
+
+
+def require_state_dir(target: Target, *, writes: bool = False) -> None:
+    """The state directory exists (or can be made) and takes files, before anything is read.
+
+    The embedded sandbox keeps its state there; an apply keeps its locks and
+    journal there on every target (`writes`). A read-only, full or misnamed
+    directory is one clear error naming it, not a traceback halfway through.
+    """
+    if not (writes or target.embedded):
+        return
+    directory = target.state_dir
+    fix = "make it writable, or set RECONCILER_STATE_DIR to a writable directory; nothing was sent"
+    if directory.exists() and not directory.is_dir():
+        raise CommandError(f"state directory {directory} is not a directory; {fix}")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-check.", dir=directory)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise CommandError(f"state directory {directory} is not writable "
+                           f"({exc.strerror or exc}); {fix}") from None
 
 
 def say(text: str, *, err: bool = False) -> None:

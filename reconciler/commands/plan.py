@@ -9,6 +9,7 @@ from reconciler.commands.common import (
     Selection,
     check_credentials,
     read_with_progress,
+    require_state_dir,
     say,
     show_notices,
     stdout_is_tty,
@@ -51,12 +52,15 @@ def emit(document: dict[str, Any], fmt: str, apply_command: str | None = None) -
 
 
 def write_plan_file(document: dict[str, Any], path: Path) -> None:
+    """Save the JSON plan atomically; an unwritable path is a clean error (exit 1)."""
+    from reconciler.commands.common import CommandError
+    from reconciler.output.files import OutputFileError, write_atomically
     from reconciler.secrets import redactor
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(redactor.redact(pretty(document)) + "\n")
-    temporary.replace(path)
+    try:
+        write_atomically(path, redactor.redact(pretty(document)) + "\n")
+    except OutputFileError as exc:
+        raise CommandError(f"--out {exc}") from None
 
 
 def exit_code(document: dict[str, Any], detailed: bool) -> int:
@@ -71,6 +75,7 @@ def run_plan(target: Target, selection: Selection, merchants_dir: Path, *, fmt: 
              out: Path | None, detailed: bool, parallelism: int, workers: int | str | None = None) -> int:
     if fmt != "text":  # stdout stays machine-readable; people still see the target first
         say(f"Target: {target.name}", err=True)
+    require_state_dir(target)
     check_credentials(target, selection.chosen)
     refuse_shared_credentials(target, selection)
     load_client_stack(target)

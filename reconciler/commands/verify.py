@@ -10,6 +10,7 @@ from reconciler.commands.common import (
     Selection,
     check_credentials,
     read_with_progress,
+    require_state_dir,
     say,
     show_notices,
 )
@@ -27,6 +28,7 @@ def run_verify(target: Target, selection: Selection, merchants_dir: Path, *, fmt
                parallelism: int, workers: int | str | None = None) -> int:
     if fmt == "json":  # stdout stays machine-readable; people still see the target first
         say(f"Target: {target.name}", err=True)
+    require_state_dir(target)
     check_credentials(target, selection.chosen)
     from reconciler.http.notices import Notices
 

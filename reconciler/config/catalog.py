@@ -19,6 +19,9 @@ RULES: dict[str, RuleInfo] = {
     # Reading the file
     "F001": RuleInfo("file cannot be read", "check the path and its permissions"),
     "F002": RuleInfo("unexpected error while loading the file", "report this as a bug, with the file"),
+    "F003": RuleInfo("not a regular file", "merchant files and profiles are plain YAML files, not devices, FIFOs or directories"),
+    "F004": RuleInfo("symbolic link leads out of the merchants directory", "copy the file into the merchants directory instead of linking to it"),
+    "F005": RuleInfo("file name holds a control character", "rename the file: lower-case letters, digits and dashes, e.g. acme-apparel.yaml"),
     # YAML
     "Y001": RuleInfo("YAML syntax error", "fix the YAML syntax at this position"),
     "Y002": RuleInfo("duplicate key", "keep only one of the two entries"),
@@ -46,6 +49,7 @@ RULES: dict[str, RuleInfo] = {
     "P002": RuleInfo("profiles extend each other in a cycle", "remove one extends: from the cycle"),
     "P003": RuleInfo("extended profile has problems", "fix the problems reported in the profile file"),
     "P004": RuleInfo("invalid profile name", "use a profile file name: lower-case letters, digits and dashes"),
+    "P005": RuleInfo("profile chain too deep", "let profiles extend at most a few others; merge some of them"),
     # Templates
     "T001": RuleInfo("template syntax error", "fix the Jinja2 syntax; TikTok placeholders like [TT_ORDER_NUM] need no braces"),
     "T002": RuleInfo("undefined name in template", "use a value of this merchant, e.g. {{ loop.portal_domain }} or {{ name }}"),

@@ -104,9 +104,12 @@ def _select(
     profiles: list[str] = []
     problems: list[Problem] = []
     profile_dir = _resolved(store.directory)
+    root = _resolved(merchants_dir)
     for path in paths:
         if path.is_dir():
-            for resolved, child in _listing(path):
+            listed, refused = _listing(path, root)
+            problems.extend(refused)
+            for resolved, child in listed:
                 files.setdefault(resolved, child)
         elif path.is_file() and _resolved(path.parent) == profile_dir:
             profiles.append(path.stem)  # a profile named explicitly, e.g. by a pre-commit hook
@@ -118,23 +121,50 @@ def _select(
     return sorted(files.values()), profiles, problems
 
 
-def _listing(directory: Path) -> list[tuple[Path, Path]]:
-    """(resolved, as listed) for each merchant file in `directory`, in one directory read.
+def _listing(directory: Path, root: Path) -> tuple[list[tuple[Path, Path]], list[Problem]]:
+    """(resolved, as listed) for each merchant file in `directory`, in one directory read,
+    and problems with entries that are refused rather than loaded.
 
     Files starting with "_" or "." are not merchants (e.g. _sandbox.yaml
-    scenarios). Only a symbolic link needs resolving on its own; any other
-    entry resolves to the resolved directory plus its name.
+    scenarios); directories are skipped. Only a symbolic link needs resolving
+    on its own; any other entry resolves to the resolved directory plus its
+    name. Refused: a name holding a control character (F005: it would break
+    every line that names the file), a link that leads out of the merchants
+    directory `root` (F004), and anything that is not a regular file (F003, never opened: a
+    FIFO would block the read).
     """
     base = _resolved(directory)
-    found = []
+    found: list[tuple[Path, Path]] = []
+    refused: list[Problem] = []
     with os.scandir(directory) as entries:
         for entry in entries:
             name = entry.name
-            if name.startswith(("_", ".")) or not name.endswith(SUFFIXES) or not entry.is_file():
+            if name.startswith(("_", ".")) or not name.endswith(SUFFIXES) or entry.is_dir():
                 continue
             child = directory / name
-            found.append((_resolved(child) if entry.is_symlink() else base / name, child))
-    return found
+            linked = entry.is_symlink()
+            resolved = _resolved(child) if linked else base / name
+            problem = _refusal(child, name, resolved if linked else None, root, entry.is_file())
+            if problem:
+                refused.append(problem)
+            else:
+                found.append((resolved, child))
+    return found, refused
+
+
+def _refusal(child: Path, name: str, link_target: Path | None, root: Path,
+             regular: bool) -> Problem | None:
+    def problem(rule: str, message: str) -> Problem:
+        return Problem(str(child), 1, 1, rule, message, hint(rule))
+
+    if not name.isprintable():
+        return problem("F005", "file name holds a control character; the file is not loaded")
+    if link_target is not None and not link_target.is_relative_to(root):
+        return problem("F004", f"symbolic link leads out of {root} (to {link_target}); not loaded")
+    if not regular:
+        return problem("F003", "not a regular file (a device, FIFO, socket or dangling link); "
+                               "not loaded")
+    return None
 
 
 def _resolved(path: Path) -> Path:

@@ -35,11 +35,20 @@ class Problem:
         return cls(pos.file, pos.line, pos.column, rule, message, hint)
 
     def format(self) -> str:
-        text = f"{self.file}:{self.line}:{self.column}: {self.rule} {self.message}"
+        """One line, always: control characters in a file name or message are escaped."""
+        text = f"{printable(self.file)}:{self.line}:{self.column}: {self.rule} {printable(self.message)}"
         return f"{text} ({self.hint})" if self.hint else text
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def printable(text: str) -> str:
+    """`text` with control characters written as escapes (`\\n`, `\\x1b`), so one problem stays one line."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
+                   for ch in text)
 
 
 class ConfigError(Exception):

@@ -21,6 +21,7 @@ from reconciler.config.problems import ConfigError, Problem
 from reconciler.config.yamldoc import Located, load_file
 
 PROFILE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+MAX_DEPTH = 8  # profiles extending profiles: the standard recipe needs one
 _MISSING = object()  # cache marker: not loaded yet
 
 
@@ -43,10 +44,15 @@ class ProfileStore:
             return None
         return " -> ".join([*self._loading[self._loading.index(name):], name])
 
+    def depth(self) -> int:
+        """How many profiles the chain being resolved holds already."""
+        return len(self._loading)
+
     def file_of(self, name: str) -> Path | None:
+        """The profile's file, whatever it is: loading it says if it is not a plain file."""
         for suffix in (".yaml", ".yml"):
             path = self.directory / f"{name}{suffix}"
-            if path.is_file():
+            if path.exists() or path.is_symlink():
                 return path
         return None
 
@@ -70,6 +76,12 @@ class ProfileStore:
     def _load(self, name: str) -> Located | None:
         path = self.file_of(name)
         assert path is not None  # callers check existence first
+        root = self.directory.parent.resolve()
+        if not path.resolve().is_relative_to(root):
+            rule = "F004"
+            self.problems.append(Problem(str(path), 1, 1, rule, "symbolic link leads out of "
+                                         f"{root} (to {path.resolve()}); not loaded", hint(rule)))
+            return None
         try:
             doc = load_file(path, str(path))
         except ConfigError as exc:
@@ -95,6 +107,9 @@ def extend(doc: Located, store: ProfileStore) -> tuple[Located, list[Problem]]:
     if not isinstance(name, str) or not PROFILE_NAME.match(name):
         shown = repr(name)[:60] if isinstance(name, str) else "not a name"
         return own, [Problem.at(pos, "P004", f"invalid profile name {shown}", hint("P004"))]
+    if store.depth() >= MAX_DEPTH:
+        return own, [Problem.at(pos, "P005", f"profile chain is deeper than {MAX_DEPTH} profiles "
+                                f"(extending '{name}')", hint("P005"))]
     chain = store.cycle_through(name)
     if chain:
         return own, [Problem.at(pos, "P002", f"profiles extend each other in a cycle: {chain}",

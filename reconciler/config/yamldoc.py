@@ -20,6 +20,7 @@ were written.
 
 from __future__ import annotations
 
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -105,7 +106,10 @@ def load_file(path: Path, file: str) -> Located:
 def read_text(path: Path, file: str) -> str:
     start = Pos(file, 1, 1)
     try:
-        size = path.stat().st_size
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):  # checked before opening: reading a FIFO would block
+            raise _error(start, "F003", "not a regular file (a device, FIFO, socket or directory)")
+        size = info.st_size
         if size > MAX_BYTES:
             raise _error(start, "Y007", f"file is {size} bytes; the limit is {MAX_BYTES} bytes")
         data = path.read_bytes()

@@ -68,18 +68,37 @@ async def apply_merchant(plan: MerchantPlan, desired: DesiredState,
         if reason or stopped:
             report.outcomes.append(Outcome(change, SKIPPED, reason or stopped))
             continue
-        journal.record(plan.slug, change, "intent")
+        problem = _journal(journal, plan.slug, change, "intent")
+        if problem:  # a write that cannot be journaled is not sent
+            report.outcomes.append(Outcome(change, FAILED, f"{problem}; not sent"))
+            stopped = NO_JOURNAL
+            continue
         try:
             await providers[change.service].apply(change, desired)  # type: ignore[attr-defined]
         except Exception as exc:  # one failed write stops this merchant only
             message = error_text(exc)
-            journal.record(plan.slug, change, "failed", message)
+            _journal(journal, plan.slug, change, "failed", message)
             report.outcomes.append(Outcome(change, FAILED, message))
             stopped = f"not attempted: an earlier write failed ({change.address})"
             continue
-        journal.record(plan.slug, change, "applied")
-        report.outcomes.append(Outcome(change, APPLIED))
+        problem = _journal(journal, plan.slug, change, "applied")
+        report.outcomes.append(Outcome(change, APPLIED, problem))
+        stopped = NO_JOURNAL if problem else None
     return report
+
+
+NO_JOURNAL = "not attempted: the journal cannot be written"
+
+
+def _journal(journal: Journal, slug: str, change: Change, phase: str,
+             error: str | None = None) -> str | None:
+    """Record one journal line; a full or failing disk is returned as a reason, never raised."""
+    try:
+        journal.record(slug, change, phase, error)
+    except OSError as exc:
+        log.warning("journal %s: %s", journal.path, exc)
+        return f"journal write failed ({journal.path}: {exc.strerror or exc})"
+    return None
 
 
 async def apply_fleet(plans: list[MerchantPlan], merchants: Mapping[str, DesiredState],

@@ -18,11 +18,17 @@ in order. Nothing else changes:
   every secret the redactor must hide.
 - The embedded sandbox is one in-process emulator; it always runs in one
   process.
+- Workers die with their parent: killed or crashed, the parent takes its
+  workers along (Linux: PR_SET_PDEATHSIG; elsewhere a thread watching the
+  parent), so no orphan keeps reading the fleet.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
+import sys
 import threading
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -114,6 +120,24 @@ class _Job:
 
 
 _job: _Job | None = None
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_parent(parent: int) -> None:
+    """Worker initializer: end this process when `parent` ends, however it ends."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:
+            if os.getppid() != parent:  # the parent died before the request took effect
+                os._exit(1)
+            return
+
+    def watch() -> None:  # pragma: no cover - not Linux
+        while os.getppid() == parent:
+            threading.Event().wait(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()  # pragma: no cover - not Linux
 
 
 def _read_part(part: int) -> tuple[list[Any], list[Any]]:
@@ -162,7 +186,8 @@ def read_fleet_in_workers(target: Target, merchants: list[DesiredState], chosen:
                 on_progress(done.value)
         watcher = threading.Thread(target=watch, daemon=True)
     try:
-        with ProcessPoolExecutor(max_workers=len(parts), mp_context=context) as pool:
+        with ProcessPoolExecutor(max_workers=len(parts), mp_context=context,
+                                 initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
             futures = [pool.submit(_read_part, part) for part in range(len(parts))]
             if watcher is not None:
                 watcher.start()

@@ -19,6 +19,7 @@ from reconciler.collector import freeze_long_lived, space_young_collections
 from reconciler.model import DesiredState
 from reconciler.sandbox.app import build_app
 from reconciler.sandbox.faults import ConnectionDropped
+from reconciler.sandbox.guard import ControlGuard
 from reconciler.sandbox.state import Emulator
 from reconciler.sandbox.store import StateStore
 from reconciler.targets import is_loopback
@@ -64,7 +65,10 @@ def prepare(
     store = StateStore(state_file) if state_file is not None else None
     data = store.read() if store is not None else None
     if data is not None:
-        emulator.load(data)
+        try:
+            emulator.load(data)
+        except ValueError as exc:
+            raise ValueError(f"{state_file}: {exc}; move it away and the sandbox starts afresh") from None
     emulator.sync(list(merchants), scenarios)
     if store is not None and (emulator.dirty or data is None):
         store.save(emulator)
@@ -89,7 +93,7 @@ def serve(
     """Run the sandbox with uvicorn until interrupted. Loopback hosts only."""
     check_loopback(host)
     emulator, store = prepare(state_file, merchants, scenarios)
-    app = build_app(emulator, persist=store.save if store is not None else None)
+    app = ControlGuard(build_app(emulator, persist=store.save if store is not None else None))
     logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
     log.info("sandbox serving %d merchant(s) on http://%s:%d", len(emulator.merchants), host, port)
     # The emulator's state (and the merchant files it was built from) lives as long as the server.
@@ -98,7 +102,7 @@ def serve(
     uvicorn.Server(server_config(app, host, port)).run()
 
 
-def server_config(app: Starlette, host: str, port: int) -> uvicorn.Config:
+def server_config(app: Starlette | ControlGuard, host: str, port: int) -> uvicorn.Config:
     """How `serve` runs uvicorn.
 
     The event loop and HTTP parser are left to uvicorn's "auto" choice, which

@@ -20,10 +20,12 @@ from typing import Any
 
 from filelock import FileLock
 
+from reconciler.failures import StateFileError
 from reconciler.sandbox.state import Emulator
 
 STATE_FILE_NAME = "sandbox-state.json"
 COMPACT_AFTER = 256
+_FRESH = "move it away (or delete it) and the sandbox starts afresh, seeded from the merchant files"
 
 
 class StateStore:
@@ -47,10 +49,25 @@ class StateStore:
         identity = self._identity()
         if identity is None:
             return None
-        data = json.loads(self.path.read_text(encoding="utf-8"))
+        data = self._parse_snapshot()
         self._snapshot_seen, self._log_offset, self._log_entries = identity, 0, 0
         for slug, record in self._new_log_entries():
             data["merchants"][slug] = record
+        return data
+
+    def _parse_snapshot(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise StateFileError(f"{self.path}: cannot read the sandbox state ({exc.strerror or exc})") from None
+        except json.JSONDecodeError as exc:
+            raise StateFileError(f"{self.path}:{exc.lineno}:{exc.colno}: the sandbox state file is "
+                                 f"corrupt ({exc.msg}); {_FRESH}") from None
+        except (UnicodeDecodeError, RecursionError):
+            raise StateFileError(f"{self.path}: the sandbox state file is corrupt (not UTF-8 JSON); "
+                                 f"{_FRESH}") from None
+        if not isinstance(data, dict) or not isinstance(data.get("merchants"), dict):
+            raise StateFileError(f"{self.path}: not a sandbox state file; {_FRESH}")
         return data
 
     def _new_log_entries(self) -> list[tuple[str, dict[str, Any]]]:
@@ -62,9 +79,20 @@ class StateStore:
             return []
         complete = chunk[: chunk.rfind(b"\n") + 1]  # a torn last line is ignored
         self._log_offset += len(complete)
-        entries = [json.loads(line) for line in complete.splitlines() if line.strip()]
+        entries = [self._log_entry(line) for line in complete.splitlines() if line.strip()]
         self._log_entries += len(entries)
-        return [(e["merchant"], e["record"]) for e in entries]
+        return entries
+
+    def _log_entry(self, line: bytes) -> tuple[str, dict[str, Any]]:
+        try:
+            entry = json.loads(line)
+            slug, record = entry["merchant"], entry["record"]
+        except (ValueError, KeyError, TypeError, RecursionError):
+            slug = record = None
+        if not isinstance(slug, str) or not isinstance(record, dict):
+            raise StateFileError(f"{self.log_path}: a line of the sandbox state log is corrupt; "
+                                 f"move it and {self.path.name} away and the sandbox starts afresh")
+        return slug, record
 
     def load_if_changed(self, emulator: Emulator) -> bool:
         """Bring `emulator` up to date with another process's writes; True if anything changed."""

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 
+from reconciler.failures import StateFileError
 from reconciler.model import DesiredState
 from reconciler.sandbox.app import build_app
 from reconciler.sandbox.state import Emulator
@@ -58,7 +59,11 @@ def embedded_transport(
     with store.lock:
         data = store.read()
         if data is not None:
-            emulator.load(data)
+            try:
+                emulator.load(data)
+            except ValueError as exc:
+                raise StateFileError(f"{store.path}: {exc}; move it away and the sandbox starts "
+                                     "afresh") from None
         emulator.sync(list(merchants), scenarios)
         if emulator.dirty or data is None:
             store.save(emulator)
