@@ -2,7 +2,9 @@
 
 The merged document is rebuilt with `build_document`, so its checksum and
 summary are those of the unsharded plan of the same merchants: a reviewer
-approves one plan, and `apply --plan` checks that one checksum.
+approves one plan, and `apply --plan` checks that one checksum. A merchant
+entry whose own checksum does not match its content (an edited shard) is
+refused rather than resealed.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from reconciler.engine.document import FORMAT_VERSION, build_document
+from reconciler.engine.document import FORMAT_VERSION, build_document, merchant_checksum
 
 
 class PlanMergeError(ValueError):
@@ -99,6 +101,10 @@ def _disjoint_entries(labelled: list[tuple[str, Mapping[str, Any]]]) -> list[dic
                     f"merchant {slug!r} appears {where}; "
                     "merge the plans of distinct shards of one fleet"
                 )
+            own = entry.get("checksum")
+            if own is not None and own != merchant_checksum(document["target"], entry):
+                raise PlanMergeError(f"{label}: the part of merchant {slug!r} does not match its "
+                                     "checksum; plan that shard again")
             seen[slug] = label
             entries.append(dict(entry))
     return entries

@@ -62,6 +62,22 @@ def test_a_merchant_in_two_plans_is_refused() -> None:
         merge_plans([first, second])
 
 
+def test_every_merged_entry_keeps_its_own_checksum() -> None:
+    merged = merge_plans(shard_documents(3))
+    by_slug = {entry["merchant"]: entry for entry in build_document("live", FLEET)["merchants"]}
+    assert all(entry["checksum"] == by_slug[entry["merchant"]]["checksum"]
+               for entry in merged["merchants"])
+
+
+def test_an_edited_shard_entry_is_refused_not_resealed() -> None:
+    first, second = shard_documents(2)
+    edited = json.loads(json.dumps(second))
+    target = next(e for e in edited["merchants"] if e["changes"])
+    target["changes"][0]["after"] = "https://evil.example/"
+    with pytest.raises(PlanMergeError, match=f"document 2: the part of merchant '{target['merchant']}'"):
+        merge_plans([first, edited])
+
+
 def test_nothing_to_merge_is_an_error() -> None:
     with pytest.raises(ValueError, match="no plan documents"):
         merge_plans([])
