@@ -304,7 +304,8 @@ def _alive(pid: int) -> bool:
     return "State:\tZ" not in status  # a zombie has exited; only its reaping is left
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.skipif(not Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").exists(),
+                    reason="reads /proc/PID/task/TID/children (Linux)")
 def test_plan_workers_die_with_their_parent(tmp_path: Path) -> None:
     merchants = tmp_path / "merchants"
     write_fleet(merchants, 8)
