@@ -331,3 +331,24 @@ def test_plan_workers_die_with_their_parent(tmp_path: Path) -> None:
         finally:
             if parent.poll() is None:
                 parent.kill()
+
+
+def test_a_large_plan_read_slowly_is_never_cut_short(tmp_path: Path) -> None:
+    """Unbuffered (PYTHONUNBUFFERED, as CI often sets), a plan over 64 KiB read by a slow
+    consumer lost everything past the pipe's buffer, with exit 0."""
+    merchants = tmp_path / "merchants"
+    write_fleet(merchants, 50)
+    env = clean_env(RECONCILER_STATE_DIR=str(tmp_path / "state"), PYTHONUNBUFFERED="1")
+    process = subprocess.Popen([sys.executable, "-m", "reconciler", "--merchants", str(merchants),
+                                "plan", "--format", "json"], stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, env=env)
+    try:
+        time.sleep(3)  # the consumer is busy; the pipe fills up
+        output = process.stdout.read()
+        assert process.wait(timeout=60) == 0
+    finally:
+        process.stdout.close()
+        if process.poll() is None:
+            process.kill()
+    assert len(output) > 65_536
+    assert len(json.loads(output)["merchants"]) == 50
