@@ -125,13 +125,13 @@ def guarded(run) -> None:
     """Run a command body: clean one-line errors, exit codes as returned."""
     from reconciler.collector import space_young_collections
     from reconciler.commands.common import CommandError, configure_logging
-    from reconciler.secrets import MissingSecretError, redactor
+    from reconciler.secrets import MissingSecretError, SecretFileError, redactor
 
     configure_logging(os.environ.get("RECONCILER_LOG", "warning"))
     space_young_collections()
     try:
         code = run()
-    except (CommandError, MissingSecretError) as exc:
+    except (CommandError, MissingSecretError, SecretFileError) as exc:
         click.echo(redactor.redact(f"Error: {exc}"), err=True)
         code = 1
     except KeyboardInterrupt:

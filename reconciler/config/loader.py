@@ -19,6 +19,7 @@ from reconciler.config.fleet import Member, check_fleet
 from reconciler.config.problems import ConfigError, LoadResult, Problem
 from reconciler.config.profiles import ProfileStore, extend
 from reconciler.config.rules import check_merchant
+from reconciler.config.secretfiles import check_secret_files
 from reconciler.config.templates import render_templates
 from reconciler.config.yamldoc import Located, load_file
 from reconciler.model import DesiredState
@@ -87,11 +88,13 @@ def _check(outcome: _Outcome, path: Path, store: ProfileStore) -> None:
         outcome.problems.extend(problems)
         return
     rendered, problems = render_templates(merged, outcome.slug)
+    root = str(store.directory.parent)
     problems += check_merchant(rendered, outcome.file, outcome.slug)
+    problems += check_secret_files(rendered, root)
     outcome.doc = rendered
     outcome.problems.extend(problems)
     if not problems:
-        outcome.desired = build_desired(rendered, outcome.file, outcome.slug)
+        outcome.desired = build_desired(rendered, outcome.file, outcome.slug, root)
 
 
 def _select(

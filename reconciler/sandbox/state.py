@@ -25,7 +25,13 @@ from typing import Any
 from reconciler.model import DesiredState
 from reconciler.sandbox.faults import SERVICE_NAMES, Faults
 from reconciler.sandbox.limits import LeakyBucket, Limits, SlidingWindow
-from reconciler.sandbox.seed import credentials_of, digits, seed_merchant, spec_of
+from reconciler.sandbox.seed import (
+    credentials_of,
+    digits,
+    prefetch_credentials,
+    seed_merchant,
+    spec_of,
+)
 
 FORMAT = 1
 
@@ -99,6 +105,8 @@ class Emulator:
     def seed(self, merchants: Iterable[DesiredState], scenarios: Mapping[str, set[str]] | None = None) -> None:
         """Seed each merchant afresh (freshly onboarded, then its scenarios)."""
         scenarios = scenarios or {}
+        merchants = list(merchants)
+        prefetch_credentials(merchants)
         for merchant in merchants:
             spec = spec_of(merchant, set(scenarios.get(merchant.slug, ())))
             self.merchants[merchant.slug] = seed_merchant(spec, credentials_of(merchant))
@@ -112,6 +120,8 @@ class Emulator:
         current credentials. `scenarios=None` keeps each merchant's stored
         scenarios. Merchants without a file stay, as live accounts would.
         """
+        merchants = list(merchants)
+        prefetch_credentials(merchants)
         for merchant in merchants:
             record = self.merchants.get(merchant.slug)
             if scenarios is None:
