@@ -176,14 +176,28 @@ class ClientPool:
             refresh = merchant.credentials.tiktok_refresh_token
             if refresh is None:
                 raise ValueError(f"{merchant.slug} has no tiktok_shop.refresh_token")
-            auth_client = ServiceClient(
-                AUTH_HOST, self._http[AUTH_HOST], self.target.endpoints[AUTH_HOST], httpx.Auth(),
-                retry=self.retry, read_only=self.read_only, merchant=merchant.slug)
+            auth_client = self.auth_client(merchant.slug)
             session = self._sessions[merchant.slug] = TokenSession(
                 merchant.slug, auth_client, secrets["tiktok_app_key"], secrets["tiktok_app_secret"],
                 refresh, secrets["tiktok_refresh_token"], secrets.get("tiktok_access_token"),
                 notes=self.token_notes)
         return session
+
+    def auth_client(self, slug: str) -> ServiceClient:
+        """A client of TikTok's auth host (token exchange; no signature) for merchant `slug`."""
+        return self._client_for(AUTH_HOST, slug, httpx.Auth(), self.target.endpoints[AUTH_HOST])
+
+    def tiktok_client(self, slug: str, app_key: str, app_secret: str, token: str) -> ServiceClient:
+        """A signed TikTok Shop client with explicit credentials (onboarding, before a file has them)."""
+        base = self.target.endpoints["tiktok_shop"]
+        auth = TikTokAuth(app_key, app_secret, token, base_path=self._path_of(base))
+        return self._client_for("tiktok_shop", slug, auth, base)
+
+    def _client_for(self, service: str, slug: str, auth: httpx.Auth, base: str) -> ServiceClient:
+        if not self._http:
+            raise RuntimeError("ClientPool is not open: use `async with ClientPool(...)`")
+        return ServiceClient(service, self._http[service], base, auth, retry=self.retry,
+                             read_only=self.read_only, merchant=slug)
 
     def _bind(self, merchant: DesiredState) -> Bound:
         return bind(self.target, merchant, self._environ)
