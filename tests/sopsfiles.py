@@ -48,15 +48,18 @@ def sops_env(**extra: str) -> dict[str, str]:
 
 
 def encrypt(path: Path, document: dict[str, Any], public: str) -> None:
-    """Write `document` encrypted to `public`, through sops' standard input only."""
+    """Write `document` encrypted to `public`, through sops' standard input only.
+
+    No `.sops.yaml` is consulted (`--config /dev/null`): the recipient is given here.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
     done = subprocess.run(
-        sops.command("encrypt", "--age", public, "--filename-override", str(path),
+        sops.command("--config", "/dev/null", "encrypt", "--age", public, "--filename-override", str(path),
                      "--input-type", "json", "--output-type", "yaml"),
         input=json.dumps(document).encode(), capture_output=True, check=False, timeout=60,
-        env=sops_env(),
+        env=sops_env(), cwd=path.parent,
     )
     assert done.returncode == 0, done.stderr.decode()
-    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(done.stdout)
 
 
