@@ -127,6 +127,13 @@ def _reason(stderr: str) -> str:
     return f"sops could not decrypt it: {lines[-1][:200] if lines else 'no message'}"
 
 
+def _child_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment for one sops process. Files are decrypted in parallel, one process
+    per CPU: a Go runtime that also spreads over every CPU only contends with its
+    siblings (measured: a third less wall time per process with GOMAXPROCS=1)."""
+    return {"GOMAXPROCS": "1", **environ}
+
+
 def decrypt(path: Path, environ: Mapping[str, str], shown: str) -> dict[str, Any]:
     """The decrypted document; SecretFileError naming `shown` (the file as the user wrote it)."""
     problem = metadata_problem(path)
@@ -134,7 +141,7 @@ def decrypt(path: Path, environ: Mapping[str, str], shown: str) -> dict[str, Any
         raise SecretFileError(shown, "", problem)
     try:
         done = subprocess.run(command("decrypt", "--output-type", "json", str(path)),
-                              env=dict(environ), capture_output=True, timeout=TIMEOUT,
+                              env=_child_env(environ), capture_output=True, timeout=TIMEOUT,
                               check=False, stdin=subprocess.DEVNULL)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise SecretFileError(shown, "", f"sops did not run ({type(exc).__name__})") from None

@@ -80,14 +80,16 @@ def _env_refs(text: str) -> list[tuple[str, str, str]]:
     return found
 
 
-def sopsify(merchants: Path, public: str, value_of: Callable[[str], str] | None = None
-            ) -> dict[str, str]:
+def sopsify(merchants: Path, public: str, value_of: Callable[[str], str] | None = None,
+            write: Callable[[Path, dict[str, Any], str], None] | None = None) -> dict[str, str]:
     """Move every `env:VAR` of `merchants` (files and profiles) into encrypted files.
 
     Each file's values go to `secrets/<name>.sops.yaml` (a profile's to
     `secrets/profile-<name>.sops.yaml`), as `section.field`. `value_of(VAR)`
-    gives each value (by default `value-<var>`). Returns VAR -> value.
+    gives each value (by default `value-<var>`); `write` encrypts each file
+    (by default `encrypt`, at once). Returns VAR -> value.
     """
+    write = write or encrypt
     value_of = value_of or (lambda var: f"value-{var.lower()}")
     values: dict[str, str] = {}
     files = [(p, p.stem) for p in sorted(merchants.glob("*.yaml"))]
@@ -103,6 +105,6 @@ def sopsify(merchants: Path, public: str, value_of: Callable[[str], str] | None 
             values[var] = value_of(var)
             document.setdefault(section, {})[field] = values[var]
             text = re.sub(rf"env:{var}(?=\s|$)", f"sops:{relative}#{section}.{field}", text)
-        encrypt(merchants / relative, document, public)
+        write(merchants / relative, document, public)
         path.write_text(text, encoding="utf-8")
     return values

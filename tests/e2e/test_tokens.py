@@ -140,3 +140,24 @@ def test_a_rotated_refresh_token_is_stored_back_in_the_encrypted_file(
     sandbox.control("POST", "/_sandbox/tiktok-auth", {"rotate_refresh_tokens": False})
     again = sandbox.cli("plan", "--merchant", "sealed-000", env={"RECONCILER_LOG": "info"})
     assert again.returncode == 0, again.stderr
+
+
+def test_doctor_gets_the_refresh_token_warnings_from_one_call(fleet: Sandbox) -> None:
+    from reconciler.engine.runtime import client_pool, run
+    from reconciler.http.tokens import check_refresh_tokens
+    from reconciler.targets import resolve_target
+
+    fleet.control("POST", "/_sandbox/tiktok-auth/expire", {"refresh_tokens_in": 5 * 86_400 + 60})
+    fleet.control("POST", "/_sandbox/tiktok-auth/revoke", {"merchant": "fresh-002"})
+    merchants = load_merchants(fleet.merchants).merchants
+
+    async def check():
+        async with client_pool(resolve_target(fleet.url), merchants, fleet.merchants,
+                               read_only=True) as pool:
+            return await check_refresh_tokens(pool, merchants)
+
+    notes = run(check())
+    assert [(n.merchant, n.kind) for n in notes] == [
+        ("fresh-000", "expires-soon"), ("fresh-001", "expires-soon"), ("fresh-002", "refused")]
+    assert "expires in 5 day(s)" in notes[0].message
+    assert "reconnect with `reconciler connect tiktok fresh-002`" in notes[2].message
