@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint demo bench schema clean
+.PHONY: install test lint demo bench bench-secrets schema clean
 
 install: $(STAMP)
 
@@ -28,6 +28,10 @@ demo: install
 bench: install
 	$(BIN)/python -m compileall -q reconciler >/dev/null
 	$(BIN)/python -m bench.fleet
+	$(BIN)/python -m bench.secrets
+
+bench-secrets: install  # only the SOPS part of the benchmark (section "Resolving SOPS secrets")
+	$(BIN)/python -m bench.secrets
 
 schema: install  # regenerate the fast validators after editing schemas/merchant.schema.json
 	$(BIN)/python -c "from reconciler.config.schema import generate; print(*generate(), sep='\n')"

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import analysis, machine, report
+from bench import analysis, machine, report, secrets
 from bench.engine import measure_engine
 from bench.generate import sample_of, write_fleet
 from bench.measure import PlanRun, measure_plan, measure_validate
@@ -216,7 +216,8 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.rmtree(work, ignore_errors=True)
         say(f"raw numbers: {save(results)}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(report.render(results))
+    # The SOPS section comes from `python -m bench.secrets` (run after this by `make bench`).
+    args.out.write_text(secrets.keep(report.render(results), args.out))
     say(f"report: {args.out}")
     for target in analysis.targets(results):
         say(f"  {report.STATUS[target.met]:>14}  {target.name}: {target.measured}")

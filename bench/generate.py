@@ -49,13 +49,29 @@ def merchant_yaml(index: int) -> str:
     )
 
 
+# The shipped profile takes the app's credentials from the shipped (encrypted) secrets
+# file; a generated fleet names them as variables, like the rest of its secrets.
+APP_REFS = {"sops:secrets/tiktok-app.sops.yaml#tiktok_shop.app_key": "env:TTS_APP_KEY",
+            "sops:secrets/tiktok-app.sops.yaml#tiktok_shop.app_secret": "env:TTS_APP_SECRET"}
+
+
+def copy_profiles(profiles: Path, target: Path) -> None:
+    """Copy `profiles` to `target`, the app's credentials as `env:` references."""
+    shutil.copytree(profiles, target, dirs_exist_ok=True)
+    for path in target.glob("*.yaml"):
+        text = path.read_text(encoding="utf-8")
+        for sealed, variable in APP_REFS.items():
+            text = text.replace(sealed, variable)
+        path.write_text(text, encoding="utf-8")
+
+
 def write_fleet(directory: Path, count: int, profiles: Path) -> Path:
     """Write `count` merchant files and a copy of `profiles` into `directory`."""
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / "profiles"
     if target.exists():
         shutil.rmtree(target)
-    shutil.copytree(profiles, target)
+    copy_profiles(profiles, target)
     for index in range(count):
         (directory / f"{slug(index)}.yaml").write_text(merchant_yaml(index))
     return directory
@@ -68,7 +84,7 @@ def sample_of(fleet: Path, directory: Path, count: int) -> Path:
     sample reads the same live state without loading the whole fleet.
     """
     directory.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(fleet / "profiles", directory / "profiles", dirs_exist_ok=True)
+    copy_profiles(fleet / "profiles", directory / "profiles")
     for index in range(count):
         name = f"{slug(index)}.yaml"
         shutil.copyfile(fleet / name, directory / name)

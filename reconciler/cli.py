@@ -1,4 +1,5 @@
-"""Command line: `reconciler validate | plan | apply | export | verify | sandbox serve`.
+"""Command line: `reconciler validate | plan | apply | export | verify | secrets set |
+connect tiktok | sandbox serve`.
 
 Only this layer prints. Every command's first output line names the target.
 """
@@ -126,13 +127,13 @@ def guarded(run) -> None:
     from reconciler.collector import space_young_collections
     from reconciler.commands.common import CommandError, configure_logging
     from reconciler.failures import UserError
-    from reconciler.secrets import MissingSecretError, redactor
+    from reconciler.secrets import MissingSecretError, SecretFileError, redactor
 
     configure_logging(os.environ.get("RECONCILER_LOG", "warning"))
     space_young_collections()
     try:
         code = run()
-    except (CommandError, MissingSecretError, UserError) as exc:
+    except (CommandError, MissingSecretError, SecretFileError, UserError) as exc:
         click.echo(redactor.redact(f"Error: {exc}"), err=True)
         code = 1
     except KeyboardInterrupt:
@@ -269,6 +270,47 @@ def plan_merge(files, fmt, out) -> None:
 
 
 @cli.group()
+def secrets() -> None:
+    """Credentials in the merchants' SOPS-encrypted secrets files."""
+
+
+@secrets.command("set")
+@click.argument("slug")
+@click.argument("key")
+@global_options
+@click.pass_context
+def secrets_set(ctx, slug, key, merchants_dir, target_spec) -> None:
+    """Store the value read from standard input (never an argument) as KEY (e.g. loop.api_key)
+    in SLUG's encrypted secrets file, creating it under .sops.yaml's rules."""
+    from reconciler.commands.onboarding import set_secret
+
+    c = make_context(ctx, merchants_dir, target_spec)
+    guarded(lambda: set_secret(c.merchants_dir, slug, key))
+
+
+@cli.group()
+def connect() -> None:
+    """Connect a merchant's account at a service (onboarding)."""
+
+
+@connect.command("tiktok")
+@click.argument("slug")
+@click.option("--listen", default=None, metavar="HOST:PORT",
+              help="Catch TikTok's redirect on this loopback address instead of a pasted code.")
+@click.option("--timeout", type=click.FloatRange(1, 3600), default=600, show_default=True,
+              help="Seconds to wait for the redirect with --listen.")
+@global_options
+@click.pass_context
+def connect_tiktok(ctx, slug, listen, timeout, merchants_dir, target_spec) -> None:
+    """Authorize SLUG's TikTok shop and store its tokens in the merchant's secrets file."""
+    from reconciler.commands.connect import connect_tiktok as run_connect
+
+    c = make_context(ctx, merchants_dir, target_spec)
+    guarded(lambda: run_connect(c.target(), c.merchants_dir, slug, listen, timeout,
+                                click.get_text_stream("stdin")))
+
+
+@cli.group()
 def sandbox() -> None:
     """The emulator of all four services, for demos, tests and benchmarks."""
 
@@ -291,7 +333,9 @@ def sandbox_serve(ctx, host, port, state_file, scenarios, merchants_dir, target_
     c = make_context(ctx, merchants_dir, target_spec)
 
     def body() -> int:
-        result = load_merchants(c.merchants_dir)
+        # Secret files are not required: a merchant being onboarded (its TikTok tokens
+        # not stored yet) is seeded too, so `connect tiktok` can authorize its shop.
+        result = load_merchants(c.merchants_dir, secret_files=False)
         for problem in result.problems:
             click.echo(problem.format(), err=True)
         if result.problems:

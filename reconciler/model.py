@@ -71,37 +71,57 @@ def thawed(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class SecretRef:
-    """A reference to a credential held outside the repository (`env:VAR`).
+    """A reference to a credential held outside the merchant file.
 
-    Its text form is the reference, never a value, so it is safe to print.
+    `env:VAR` (`name` is the variable) or `sops:PATH#KEY` (`name` is PATH,
+    relative to the merchants directory `root`; `key` a dotted path in the
+    decrypted document). Its text form is the reference, never a value, so
+    it is safe to print; `root` is where it was read, not part of its identity.
     """
 
-    var: str
+    name: str
+    scheme: str = "env"
+    key: str = ""
+    root: str = field(default="", compare=False)
+
+    @property
+    def var(self) -> str:
+        """The environment variable of an `env:` reference (PATH for `sops:`)."""
+        return self.name
+
+    @property
+    def is_file(self) -> bool:
+        return self.scheme == "sops"
 
     def __str__(self) -> str:
-        return f"env:{self.var}"
+        return f"sops:{self.name}#{self.key}" if self.scheme == "sops" else f"env:{self.name}"
 
     __repr__ = __str__
 
 
 @dataclass(frozen=True)
 class Credentials:
+    """A merchant's secret references. TikTok needs an access token, a refresh token, or both."""
+
     tiktok_app_key: SecretRef
     tiktok_app_secret: SecretRef
-    tiktok_access_token: SecretRef
+    tiktok_access_token: SecretRef | None
     shopify_access_token: SecretRef
     pipe17_api_key: SecretRef
     loop_api_key: SecretRef
+    tiktok_refresh_token: SecretRef | None = None
 
     def all(self) -> dict[str, SecretRef]:
-        return {
+        refs = {
             "tiktok_app_key": self.tiktok_app_key,
             "tiktok_app_secret": self.tiktok_app_secret,
             "tiktok_access_token": self.tiktok_access_token,
+            "tiktok_refresh_token": self.tiktok_refresh_token,
             "shopify_access_token": self.shopify_access_token,
             "pipe17_api_key": self.pipe17_api_key,
             "loop_api_key": self.loop_api_key,
         }
+        return {name: ref for name, ref in refs.items() if ref is not None}
 
 
 @dataclass(frozen=True)

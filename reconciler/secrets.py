@@ -1,6 +1,8 @@
 """Secret references: resolution and redaction.
 
-A merchant file holds `env:VAR` references only. Resolution happens at the
+A merchant file holds references only: `env:VAR`, or `sops:PATH#KEY` (a value
+in a SOPS-encrypted file, PATH relative to the merchants directory; see
+`reconciler.sops`). Resolution happens at the
 edge (building a client); values never enter the desired state, plans,
 journals or output. Every resolved value is registered with the process-wide
 `Redactor`, which output layers and log handlers run text through.
@@ -13,14 +15,24 @@ import hashlib
 import os
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 
 import ahocorasick
 
+from reconciler import sops
 from reconciler.model import SecretRef
+from reconciler.sops import SecretFileError
 
 REDACTED = "***"
 _ENV_REF = re.compile(r"^env:([A-Z_][A-Z0-9_]*)$")
+# PATH: relative segments that never start with a dot (no `..`, no hidden tricks).
+_SOPS_REF = re.compile(
+    r"^sops:((?:[A-Za-z0-9_-][A-Za-z0-9_.-]*/)*[A-Za-z0-9_-][A-Za-z0-9_.-]*\.(?:yaml|yml|json))"
+    r"#([A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*)$"
+)
+
+__all__ = ["MissingSecretError", "SecretFileError", "Redactor", "redactor", "resolve"]
 
 
 class MissingSecretError(Exception):
@@ -34,9 +46,22 @@ class MissingSecretError(Exception):
         self.ref = ref
 
 
-def parse_ref(text: str) -> SecretRef | None:
+def parse_ref(text: str, root: str = "") -> SecretRef | None:
+    """The reference `text` names (`root`: the merchants directory), or None if malformed."""
     match = _ENV_REF.match(text)
-    return SecretRef(match.group(1)) if match else None
+    if match:
+        return SecretRef(match.group(1))
+    match = _SOPS_REF.match(text)
+    if match:
+        return SecretRef(match.group(1), "sops", match.group(2), root)
+    return None
+
+
+def file_of(ref: SecretRef) -> tuple[Path, str]:
+    """A `sops:` reference's file: (path to open, path as the user reads it)."""
+    root = Path(ref.root) if ref.root else Path("merchants")
+    path = root / ref.name
+    return path, str(path)
 
 
 @functools.lru_cache(maxsize=65536)  # each is asked for twice a run (checked, then bound)
@@ -46,7 +71,7 @@ def sandbox_credential(ref: SecretRef) -> str:
     Deterministic from the variable name, so the sandbox (seeding) and the
     clients agree without sharing anything but the merchant files.
     """
-    digest = hashlib.sha256(ref.var.encode()).hexdigest()[:24]
+    digest = hashlib.sha256((ref.var if not ref.is_file else str(ref)).encode()).hexdigest()[:24]
     return f"sbx_{digest}"
 
 
@@ -129,8 +154,16 @@ def resolve(ref: SecretRef, *, sandbox: bool, environ: Mapping[str, str] | None 
 
     `environ`: a copy of the environment taken once for many references (`os.environ`
     encodes and decodes on every lookup); the process's own environment by default.
+    A `sops:` reference reads its file's decrypted document (decrypted once per
+    process); on a sandbox target with no age key at all, a file only an age key
+    opens falls back to a sandbox credential as an unset variable does.
     """
-    value = (os.environ if environ is None else environ).get(ref.var)
+    environ = os.environ if environ is None else environ
+    if ref.is_file:
+        value = _from_file(ref, sandbox=sandbox, environ=environ)
+        redactor.add(value)
+        return value
+    value = environ.get(ref.var)
     if value:
         redactor.add(value)
         return value
@@ -139,3 +172,30 @@ def resolve(ref: SecretRef, *, sandbox: bool, environ: Mapping[str, str] | None 
         redactor.add(value)
         return value
     raise MissingSecretError(ref)
+
+
+def _from_file(ref: SecretRef, *, sandbox: bool, environ: Mapping[str, str]) -> str:
+    path, shown = file_of(ref)
+    if sandbox and not sops.has_key_material(environ) and sops.age_only(path):
+        return sandbox_credential(ref)
+    try:
+        document = sops.files.document(path, environ, shown)
+    except SecretFileError as exc:
+        raise SecretFileError(exc.file, ref.key, exc.reason) from None
+    try:
+        value = sops.lookup(document, ref.key)
+    except KeyError:
+        raise SecretFileError(shown, ref.key, f"has no key {ref.key}") from None
+    if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
+        raise SecretFileError(shown, ref.key, "the value there is not a non-empty string")
+    return str(value)
+
+
+def prefetch(refs: Iterable[SecretRef], *, sandbox: bool,
+             environ: Mapping[str, str] | None = None) -> None:
+    """Decrypt every file `refs` name, in parallel, before they are looked up one by one."""
+    environ = os.environ if environ is None else environ
+    wanted = [file_of(ref) for ref in refs if ref.is_file]
+    if sandbox and not sops.has_key_material(environ):
+        wanted = [item for item in wanted if not sops.age_only(item[0])]
+    sops.files.prefetch(wanted, environ)

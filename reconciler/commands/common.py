@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import click
 
 from reconciler.model import DesiredState
-from reconciler.secrets import MissingSecretError, redactor, resolve
+from reconciler.secrets import MissingSecretError, SecretFileError, prefetch, redactor, resolve
 from reconciler.targets import Target
 
 if TYPE_CHECKING:  # the HTTP stack loads only when a run reads
@@ -85,22 +85,39 @@ def check_credentials(target: Target, merchants: Iterable[DesiredState]) -> None
     """Resolve every credential of the selection before any request is sent.
 
     On a live target an unset variable stops the whole run (exit 1), naming
-    each variable and who uses it, never a value; nothing is sent anywhere.
-    Resolving up front also registers every value with the redactor.
+    each variable and who uses it, never a value; so does, on any target, a
+    `sops:` file that cannot be decrypted or lacks a key, naming the file and
+    the key path. Nothing is sent anywhere. The files are decrypted first, in
+    parallel, each once. Resolving up front also registers every value with
+    the redactor.
     """
-    missing: dict[str, list[str]] = {}
+    merchants = list(merchants)
     environ = dict(os.environ)
+    with timed("secrets") as fields:
+        refs = [ref for merchant in merchants for ref in merchant.credentials.all().values()]
+        prefetch(refs, sandbox=target.is_sandbox, environ=environ)
+        fields["references"] = len(refs)
+    missing: dict[str, list[str]] = {}
+    unreadable: dict[str, list[str]] = {}
     for merchant in merchants:
         for ref in merchant.credentials.all().values():
             try:
                 resolve(ref, sandbox=target.is_sandbox, environ=environ)
             except MissingSecretError:
                 missing.setdefault(ref.var, []).append(merchant.slug)
+            except SecretFileError as exc:
+                unreadable.setdefault(str(exc), []).append(merchant.slug)
+    problems = []
+    if unreadable:
+        problems.append("secret file(s) cannot be used: " + "; ".join(
+            f"{text} (used by {', '.join(sorted(set(slugs)))})"
+            for text, slugs in sorted(unreadable.items())))
     if missing:
         listed = "; ".join(f"{var} (used by {', '.join(sorted(set(slugs)))})"
                            for var, slugs in sorted(missing.items()))
-        raise CommandError(f"environment variable(s) not set: {listed}. "
-                           "Export them and run again; nothing was sent.")
+        problems.append(f"environment variable(s) not set: {listed}. Export them and run again")
+    if problems:
+        raise CommandError(". ".join(problems) + "; nothing was sent.")
 
 
 def require_state_dir(target: Target, *, writes: bool = False) -> None:

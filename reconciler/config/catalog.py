@@ -42,8 +42,11 @@ RULES: dict[str, RuleInfo] = {
     "S004": RuleInfo("value not allowed", "use one of the allowed values or forms"),
     "S005": RuleInfo("value out of bounds", "shorten or lengthen the value as the schema requires"),
     # Secrets
-    "C001": RuleInfo("literal credential", "use env:VAR_NAME and keep the value in the environment"),
-    "C002": RuleInfo("malformed secret reference", "write env: followed by an upper-case variable name, e.g. env:ACME_LOOP_KEY"),
+    "C001": RuleInfo("literal credential", "use env:VAR_NAME or sops:PATH#KEY and keep the value out of the merchant file"),
+    "C002": RuleInfo("malformed secret reference", "write env: and an upper-case variable name (env:ACME_LOOP_KEY), or sops: a file under the merchants directory, # and a dotted key (sops:secrets/acme.sops.yaml#loop.api_key)"),
+    "C003": RuleInfo("secret file not found", "create it with `reconciler secrets set SLUG KEY` or fix the path (relative to the merchants directory)"),
+    "C004": RuleInfo("secret file is not SOPS-encrypted", "encrypt it in place with `sops --disable-version-check encrypt -i FILE`, or recreate it with `reconciler secrets set`"),
+    "C005": RuleInfo("key not in secret file", "add it with `reconciler secrets set SLUG KEY` or fix the dotted key after #"),
     # Profiles
     "P001": RuleInfo("profile not found", "create merchants/profiles/<name>.yaml or fix the name"),
     "P002": RuleInfo("profiles extend each other in a cycle", "remove one extends: from the cycle"),

@@ -50,7 +50,7 @@ def address_paths(data: dict[str, Any]) -> Iterator[tuple[str, DocPath]]:
     yield "loop.portal.instructions", ("loop", "instructions")
 
 
-def build_desired(doc: Located, file: str, slug: str) -> DesiredState:
+def build_desired(doc: Located, file: str, slug: str, root: str = "") -> DesiredState:
     data = doc.data
     settings: dict[str, Any] = {}
     for address, path in address_paths(data):
@@ -67,7 +67,7 @@ def build_desired(doc: Located, file: str, slug: str) -> DesiredState:
         tiktok_shop_id=data["tiktok_shop"]["shop_id"],
         tiktok_region=data["tiktok_shop"]["region"],
         loop_portal_domain=data["loop"]["portal_domain"],
-        credentials=_credentials(data),
+        credentials=_credentials(data, root),
         h5_redirect=H5Redirect(approved=h5["approved"], evidence=h5.get("evidence")),
         settings=MappingProxyType(settings),
         positions=_Positions(doc, file, settings, document),
@@ -111,19 +111,23 @@ class _Positions(Mapping[str, tuple[int, int]]):
         return len(self._positions())
 
 
-def _credentials(data: dict[str, Any]) -> Credentials:
+def _credentials(data: dict[str, Any], root: str) -> Credentials:
     def ref(*path: str) -> SecretRef:
-        parsed = parse_ref(get(data, path))
-        assert parsed is not None  # the schema admits only env:VAR references
+        parsed = parse_ref(get(data, path), root)
+        assert parsed is not None  # the schema admits only env: and sops: references
         return parsed
+
+    def optional(*path: str) -> SecretRef | None:
+        return ref(*path) if get(data, path) is not None else None
 
     return Credentials(
         tiktok_app_key=ref("tiktok_shop", "app_key"),
         tiktok_app_secret=ref("tiktok_shop", "app_secret"),
-        tiktok_access_token=ref("tiktok_shop", "access_token"),
+        tiktok_access_token=optional("tiktok_shop", "access_token"),
         shopify_access_token=ref("shopify", "access_token"),
         pipe17_api_key=ref("pipe17", "api_key"),
         loop_api_key=ref("loop", "api_key"),
+        tiktok_refresh_token=optional("tiktok_shop", "refresh_token"),
     )
 
 

@@ -19,6 +19,7 @@ from reconciler.config.fleet import Member, check_fleet
 from reconciler.config.problems import ConfigError, LoadResult, Problem
 from reconciler.config.profiles import ProfileStore, extend
 from reconciler.config.rules import check_merchant
+from reconciler.config.secretfiles import check_secret_files
 from reconciler.config.templates import render_templates
 from reconciler.config.yamldoc import Located, load_file
 from reconciler.model import DesiredState
@@ -35,15 +36,18 @@ class _Outcome:
     desired: DesiredState | None = None
 
 
-def load_merchants(merchants_dir: Path, paths: list[Path] | None = None) -> LoadResult:
+def load_merchants(merchants_dir: Path, paths: list[Path] | None = None, *,
+                   secret_files: bool = True) -> LoadResult:
     """Load merchant files (all of `merchants_dir`, or `paths`: files or directories).
 
     Profiles always come from `merchants_dir/profiles/`. When the whole
-    directory is loaded, every profile is checked, used or not.
+    directory is loaded, every profile is checked, used or not. Without
+    `secret_files`, `sops:` files are not checked (C003-C005): the sandbox
+    seeds a merchant whose tokens `connect tiktok` is about to store.
     """
     store = ProfileStore(merchants_dir / "profiles")
     files, profile_files, problems = _select(merchants_dir, paths, store)
-    outcomes = [_load_one(path, store) for path in files]
+    outcomes = [_load_one(path, store, secret_files) for path in files]
     members = [Member(o.file, o.slug, o.doc) for o in outcomes if o.doc is not None]
     by_file = {o.file: o for o in outcomes}
     for file, found in check_fleet(members).items():
@@ -62,10 +66,10 @@ def load_merchant(path: Path, merchants_dir: Path) -> LoadResult:
     return load_merchants(merchants_dir, [path])
 
 
-def _load_one(path: Path, store: ProfileStore) -> _Outcome:
+def _load_one(path: Path, store: ProfileStore, secret_files: bool = True) -> _Outcome:
     outcome = _Outcome(str(path), path.stem)
     try:
-        _check(outcome, path, store)
+        _check(outcome, path, store, secret_files)
     except ConfigError as exc:
         outcome.problems.extend(exc.problems)
     except Exception as exc:  # last resort: a bad file must never become a traceback
@@ -76,7 +80,7 @@ def _load_one(path: Path, store: ProfileStore) -> _Outcome:
     return outcome
 
 
-def _check(outcome: _Outcome, path: Path, store: ProfileStore) -> None:
+def _check(outcome: _Outcome, path: Path, store: ProfileStore, secret_files: bool) -> None:
     doc = load_file(path, outcome.file)
     merged, problems = extend(doc, store)
     if problems:  # without its profile, still report what is wrong in the file itself
@@ -87,11 +91,14 @@ def _check(outcome: _Outcome, path: Path, store: ProfileStore) -> None:
         outcome.problems.extend(problems)
         return
     rendered, problems = render_templates(merged, outcome.slug)
+    root = str(store.directory.parent)
     problems += check_merchant(rendered, outcome.file, outcome.slug)
+    if secret_files:
+        problems += check_secret_files(rendered, root)
     outcome.doc = rendered
     outcome.problems.extend(problems)
     if not problems:
-        outcome.desired = build_desired(rendered, outcome.file, outcome.slug)
+        outcome.desired = build_desired(rendered, outcome.file, outcome.slug, root)
 
 
 def _select(

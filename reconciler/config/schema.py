@@ -43,6 +43,7 @@ CREDENTIAL_FIELDS: tuple[DocPath, ...] = (  # in the order a merchant file lists
     ("tiktok_shop", "app_key"),
     ("tiktok_shop", "app_secret"),
     ("tiktok_shop", "access_token"),
+    ("tiktok_shop", "refresh_token"),
     ("pipe17", "api_key"),
     ("loop", "api_key"),
 )
@@ -237,9 +238,9 @@ def _explain(error: ValidationError, doc: Located) -> Iterator[Problem]:
 def _credential_problem(path: DocPath, value: Any, doc: Located) -> Problem:
     # The value may be a real credential: describe it, never repeat it.
     pos = doc.value_pos(path)
-    if isinstance(value, str) and value.startswith("env:"):
+    if isinstance(value, str) and value.startswith(("env:", "sops:")):
         return _problem(pos, "C002", f"{_name(path)} is not a valid secret reference")
-    return _problem(pos, "C001", f"{_name(path)} holds a literal credential; use env:VAR")
+    return _problem(pos, "C001", f"{_name(path)} holds a literal credential; use env:VAR or sops:PATH#KEY")
 
 
 def _token_looking_values(doc: Located) -> Iterator[Problem]:

@@ -3,7 +3,7 @@
 From its file when there is one. In the sandbox, merchants seeded earlier
 whose file is gone are found in the emulator's accounts (the sandbox's
 state, embedded or served); their secret references follow the naming
-convention `<SLUG>_SHOPIFY_TOKEN`, `<SLUG>_TTS_ACCESS_TOKEN`,
+convention `<SLUG>_SHOPIFY_TOKEN`, `<SLUG>_TTS_REFRESH_TOKEN`,
 `<SLUG>_PIPE17_KEY`, `<SLUG>_LOOP_KEY`. Live services offer no list of the
 merchants an app could manage, so there `export` needs the merchant's file.
 """
@@ -50,7 +50,10 @@ def identity_of_file(desired: DesiredState, profile: dict[str, Any]) -> dict[str
     for key, ref in (("app_key", refs.tiktok_app_key), ("app_secret", refs.tiktok_app_secret)):
         if profile_tiktok.get(key) != str(ref):
             tiktok[key] = str(ref)
-    tiktok["access_token"] = str(refs.tiktok_access_token)
+    for key, token in (("access_token", refs.tiktok_access_token),
+                       ("refresh_token", refs.tiktok_refresh_token)):
+        if token is not None:
+            tiktok[key] = str(token)
     tiktok["h5_redirect"] = _h5(desired.h5_redirect.approved, desired.h5_redirect.evidence)
     return _identity(str(document.get("name") or desired.slug), desired.shopify_shop, tiktok,
                      str(refs.shopify_access_token), str(refs.pipe17_api_key),
@@ -65,7 +68,7 @@ def identity_of_account(account: Account, profile: dict[str, Any]) -> dict[str, 
     for key, var in (("app_key", "TTS_APP_KEY"), ("app_secret", "TTS_APP_SECRET")):
         if not profile_tiktok.get(key):
             tiktok[key] = f"env:{var}"
-    tiktok["access_token"] = f"env:{prefix}_TTS_ACCESS_TOKEN"
+    tiktok["refresh_token"] = f"env:{prefix}_TTS_REFRESH_TOKEN"
     tiktok["h5_redirect"] = _h5(False, None)
     name = account.slug.replace("-", " ").title()
     return _identity(name, account.shopify_shop, tiktok, f"env:{prefix}_SHOPIFY_TOKEN",

@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, quote, urlencode
 import httpx
 
 from reconciler.http import urls
+from reconciler.http.tokens import TokenSession
 from reconciler.secrets import redactor
 
 # Never part of the signed string (docs/providers/tiktok_shop.md).
@@ -52,17 +53,20 @@ class TikTokAuth(httpx.Auth):
         self,
         app_key: str,
         app_secret: str,
-        access_token: str,
+        access_token: str | TokenSession,
         *,
         base_path: str = "",
         clock: Callable[[], float] = time.time,
     ) -> None:
+        """`access_token`: a fixed token, or a `TokenSession` that obtains and renews one."""
         for value in (app_key, app_secret, access_token):
-            redactor.add(value)
+            if isinstance(value, str):
+                redactor.add(value)
         self._app_key = app_key
         self._quoted_app_key = quote(app_key, safe="")
         self._app_secret = app_secret
-        self._access_token = access_token
+        self._access_token = access_token if isinstance(access_token, str) else None
+        self.session = None if isinstance(access_token, str) else access_token
         self._base_path = base_path.rstrip("/")
         self._clock = clock
 
@@ -87,7 +91,8 @@ class TikTokAuth(httpx.Auth):
         # The query as written stays as it is (already encoded); the three parameters follow it.
         added = f"app_key={self._quoted_app_key}&timestamp={timestamp}&sign={sign}"
         request.url = urls.with_query(url, f"{query}&{added}" if query else added)
-        request.headers["x-tts-access-token"] = self._access_token
+        token = self._access_token if self.session is None else self.session.current
+        request.headers["x-tts-access-token"] = token
         yield request
 
 

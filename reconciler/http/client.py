@@ -28,7 +28,13 @@ import httpx
 from reconciler.http import logs, urls
 from reconciler.http.channel import Channel
 from reconciler.http.envelopes import decode
-from reconciler.http.errors import NetworkError, RateLimitedError, ServiceError, scrub
+from reconciler.http.errors import (
+    NetworkError,
+    RateLimitedError,
+    ServiceError,
+    TokenExpiredError,
+    scrub,
+)
 from reconciler.http.notices import DEPRECATED_REASON, Notices, deprecation_notice
 from reconciler.http.ratelimit import TokenBucket
 from reconciler.http.readonly import READ_METHODS, is_read, refuse
@@ -145,6 +151,19 @@ class ServiceClient:
         return delay
 
     async def _attempt(self, method: str, url: httpx.URL, body: bytes, budget: float) -> Any:
+        """One attempt; with a renewing token (TikTok), one refresh and resend on `105002`."""
+        session = getattr(self._auth, "session", None)
+        if session is None:
+            return await self._send_once(method, url, body, budget)
+        generation = await session.ready()
+        try:
+            return await self._send_once(method, url, body, budget)
+        except TokenExpiredError as exc:
+            self._log.info("%s; refreshing the access token once", self._who(exc.detail))
+            await session.renew(generation)
+            return await self._send_once(method, url, body, budget)
+
+    async def _send_once(self, method: str, url: httpx.URL, body: bytes, budget: float) -> Any:
         timeout = min(self._retry.timeout, budget)
         request = self._http.build(method, url, body, timeout)
         what = f"{method} {url.path}"

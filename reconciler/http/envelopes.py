@@ -22,6 +22,7 @@ from reconciler.http.errors import (
     RateLimitedError,
     ServerError,
     ServiceError,
+    TokenExpiredError,
     ValidationError,
 )
 from reconciler.http.retry import parse_retry_after
@@ -35,6 +36,7 @@ _STATUS_ERRORS: dict[int, ErrorClass] = {
     429: RateLimitedError,
 }
 TIKTOK_RATE_LIMITED = 36009004
+TIKTOK_TOKEN_EXPIRED = 105002
 
 
 def _body(response: httpx.Response) -> Any:
@@ -57,6 +59,8 @@ def _status_error(status: int) -> ErrorClass | None:
 def _tiktok_code_error(code: int) -> ErrorClass | None:
     if code == TIKTOK_RATE_LIMITED:
         return RateLimitedError
+    if code == TIKTOK_TOKEN_EXPIRED:
+        return TokenExpiredError
     # 105xxx: access token problems; 106xxx: signature, app key, timestamp.
     if str(code)[:3] in ("105", "106"):
         return AuthError
@@ -123,6 +127,7 @@ def _loop(status: int, body: Any) -> tuple[ErrorClass | None, str, str | None]:
 
 _DIALECTS: dict[str, Callable[[int, Any], tuple[ErrorClass | None, str, str | None]]] = {
     "tiktok_shop": _tiktok,
+    "tiktok_auth": _tiktok,  # TikTok's auth host answers in the same envelope
     "pipe17": _pipe17,
     "shopify": _shopify,
     "loop": _loop,

@@ -86,6 +86,10 @@ class AuthError(ServiceError):
     pass
 
 
+class TokenExpiredError(AuthError):
+    """TikTok's `105002`: the access token expired (or is unknown); a refresh may cure it."""
+
+
 class NotFoundError(ServiceError):
     pass
 

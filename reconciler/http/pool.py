@@ -34,6 +34,7 @@ from reconciler.http.client import ServiceClient
 from reconciler.http.notices import Notices
 from reconciler.http.ratelimit import RateLimit, RateLimiters
 from reconciler.http.retry import RetryPolicy
+from reconciler.http.tokens import TokenNote, TokenSession
 from reconciler.http.wire import WireTransport
 from reconciler.model import SERVICES, DesiredState
 from reconciler.providers import (
@@ -45,6 +46,8 @@ from reconciler.providers import (
 )
 from reconciler.secrets import resolve
 from reconciler.targets import Target
+
+AUTH_HOST = "tiktok_auth"  # TikTok's auth host: token exchange and refresh
 
 
 class ClientPool:
@@ -69,6 +72,8 @@ class ClientPool:
         self._limiters = RateLimiters(rate_limits)
         self._max_connections = max_connections
         self._http: dict[str, Channel] = {}
+        self._sessions: dict[str, TokenSession] = {}
+        self.token_notes: list[TokenNote] = []  # refresh-token warnings of this run
         self._paths: dict[str, str] = {}
         # Shopify is one base URL per shop: the endpoint is parsed once, each shop filled in.
         self._shopify_base = urls.Template(target.endpoints["shopify"].rstrip("/"), "{shop}")
@@ -77,7 +82,7 @@ class ClientPool:
         self._verify: ssl.SSLContext | bool = httpx.create_ssl_context() if target.verify_tls else False
 
     async def __aenter__(self) -> ClientPool:
-        self._http = {service: self._new_client(service) for service in SERVICES}
+        self._http = {service: self._new_client(service) for service in (*SERVICES, AUTH_HOST)}
         return self
 
     async def __aexit__(
@@ -133,10 +138,12 @@ class ClientPool:
     def tiktok_shop(self, merchant: DesiredState, bound: Bound | None = None) -> TikTokShopProvider:
         secrets, keys = bound or self._bind(merchant)
         base = self.target.endpoints["tiktok_shop"]
+        refresh = merchant.credentials.tiktok_refresh_token
+        token = secrets["tiktok_access_token"] if refresh is None else self.token_session(merchant, secrets)
         auth = TikTokAuth(
             secrets["tiktok_app_key"],
             secrets["tiktok_app_secret"],
-            secrets["tiktok_access_token"],
+            token,
             base_path=self._path_of(base),
         )
         client = self._client("tiktok_shop", merchant, auth, keys["tiktok_shop"], base)
@@ -160,6 +167,38 @@ class ClientPool:
         base = self.target.endpoints["loop"]
         return LoopProvider(self._client("loop", merchant, auth, keys["loop"], base), merchant)
 
+    def token_session(self, merchant: DesiredState, secrets: dict[str, str] | None = None
+                      ) -> TokenSession:
+        """The merchant's TikTok token session for this run (one per merchant, shared)."""
+        session = self._sessions.get(merchant.slug)
+        if session is None:
+            secrets = secrets or self._bind(merchant).secrets
+            refresh = merchant.credentials.tiktok_refresh_token
+            if refresh is None:
+                raise ValueError(f"{merchant.slug} has no tiktok_shop.refresh_token")
+            auth_client = self.auth_client(merchant.slug)
+            session = self._sessions[merchant.slug] = TokenSession(
+                merchant.slug, auth_client, secrets["tiktok_app_key"], secrets["tiktok_app_secret"],
+                refresh, secrets["tiktok_refresh_token"], secrets.get("tiktok_access_token"),
+                notes=self.token_notes)
+        return session
+
+    def auth_client(self, slug: str) -> ServiceClient:
+        """A client of TikTok's auth host (token exchange; no signature) for merchant `slug`."""
+        return self._client_for(AUTH_HOST, slug, httpx.Auth(), self.target.endpoints[AUTH_HOST])
+
+    def tiktok_client(self, slug: str, app_key: str, app_secret: str, token: str) -> ServiceClient:
+        """A signed TikTok Shop client with explicit credentials (onboarding, before a file has them)."""
+        base = self.target.endpoints["tiktok_shop"]
+        auth = TikTokAuth(app_key, app_secret, token, base_path=self._path_of(base))
+        return self._client_for("tiktok_shop", slug, auth, base)
+
+    def _client_for(self, service: str, slug: str, auth: httpx.Auth, base: str) -> ServiceClient:
+        if not self._http:
+            raise RuntimeError("ClientPool is not open: use `async with ClientPool(...)`")
+        return ServiceClient(service, self._http[service], base, auth, retry=self.retry,
+                             read_only=self.read_only, merchant=slug)
+
     def _bind(self, merchant: DesiredState) -> Bound:
         return bind(self.target, merchant, self._environ)
 
@@ -181,7 +220,9 @@ def bind(target: Target, merchant: DesiredState, environ: Mapping[str, str] | No
     """Resolve every credential of `merchant` once (MissingSecretError names an unset one)."""
     secrets = {name: resolve(ref, sandbox=target.is_sandbox, environ=environ)
                for name, ref in merchant.credentials.all().items()}
-    app_key, token = secrets["tiktok_app_key"], secrets["tiktok_access_token"]
+    # A merchant with a refresh token only is known by it: its access tokens change every run.
+    app_key = secrets["tiktok_app_key"]
+    token = secrets.get("tiktok_access_token") or secrets["tiktok_refresh_token"]
     keys = {
         "tiktok_shop": fingerprint(token),
         "tiktok_cache": fingerprint(f"{app_key}\n{token}"),

@@ -17,16 +17,16 @@ from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from reconciler.sandbox import control, loop, pipe17, shopify, tiktok_shop
+from reconciler.sandbox import control, loop, pipe17, shopify, tiktok_auth, tiktok_shop
 from reconciler.sandbox.faults import ConnectionDropped
 from reconciler.sandbox.state import Emulator
 
 Persist = Callable[[Emulator], None]
 
-# Path prefix -> (service, module). `/tiktok-auth` is TikTok's auth host (no endpoints yet).
+# Path prefix -> (service, module). `/tiktok-auth` is TikTok's auth host, counted as TikTok.
 _SERVICES: tuple[tuple[str, str, ModuleType], ...] = (
     ("/tiktok/", "tiktok_shop", tiktok_shop),
-    ("/tiktok-auth/", "tiktok_shop", tiktok_shop),
+    ("/tiktok-auth/", "tiktok_shop", tiktok_auth),
     ("/shopify/", "shopify", shopify),
     (pipe17.PREFIX + "/", "pipe17", pipe17),
     (loop.PREFIX + "/", "loop", loop),
@@ -104,6 +104,7 @@ def build_app(emulator: Emulator, *, persist: Persist | None = None) -> Starlett
     """One ASGI app serving TikTok Shop, Pipe17, Shopify, Loop and `/_sandbox`."""
     routes = [
         *tiktok_shop.routes(emulator),
+        *tiktok_auth.routes(emulator),
         *pipe17.routes(emulator),
         *shopify.routes(emulator),
         *loop.routes(emulator),

@@ -88,3 +88,27 @@ class LeakyBucket:
             "currentlyAvailable": int(self.available()),
             "restoreRate": float(self.restore_rate),
         }
+
+
+@dataclass
+class TokenPolicy:
+    """Lifetimes in seconds; TikTok's access tokens last about 7 days."""
+
+    access_token_lifetime: int = 7 * 86_400
+    refresh_token_lifetime: int = 365 * 86_400
+    rotate_refresh_tokens: bool = False
+
+    def update(self, payload: dict[str, Any]) -> None:
+        known = {f.name: f.type for f in fields(self)}
+        for name, value in payload.items():
+            if name not in known:
+                raise ValueError(f"unknown token policy setting {name!r}")
+            if name == "rotate_refresh_tokens":
+                if not isinstance(value, bool):
+                    raise ValueError("rotate_refresh_tokens must be true or false")
+            elif isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive number of seconds")
+            setattr(self, name, value)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 from reconciler.model import DesiredState
-from reconciler.secrets import resolve
+from reconciler.secrets import SecretFileError, prefetch, resolve
 
 CONNECTORS = {"tiktok_shop": "TikTok Shop", "shopify": "Shopify", "loop": "Loop Returns"}
 DEFAULT_OPTIONS: dict[str, dict[str, Any]] = {
@@ -41,9 +42,24 @@ def spec_of(merchant: DesiredState, scenarios: set[str]) -> dict[str, Any]:
     }
 
 
+def prefetch_credentials(merchants: Iterable[DesiredState]) -> None:
+    """Decrypt the secret files of many merchants in parallel before `credentials_of` each."""
+    prefetch([ref for m in merchants for ref in m.credentials.all().values()], sandbox=True)
+
+
 def credentials_of(merchant: DesiredState) -> dict[str, str]:
-    """The credentials the sandbox accepts for this merchant (env value or sandbox credential)."""
-    return {name: resolve(ref, sandbox=True) for name, ref in merchant.credentials.all().items()}
+    """The credentials the sandbox accepts for this merchant (env value or sandbox credential).
+
+    A `sops:` value that cannot be read is left out: the sandbox then accepts
+    no such credential (the client reports the file before sending anything).
+    """
+    found = {}
+    for name, ref in merchant.credentials.all().items():
+        try:
+            found[name] = resolve(ref, sandbox=True)
+        except SecretFileError:
+            continue
+    return found
 
 
 def digits(seed: str, count: int) -> str:

@@ -24,8 +24,14 @@ from typing import Any
 
 from reconciler.model import DesiredState
 from reconciler.sandbox.faults import SERVICE_NAMES, Faults
-from reconciler.sandbox.limits import LeakyBucket, Limits, SlidingWindow
-from reconciler.sandbox.seed import credentials_of, digits, seed_merchant, spec_of
+from reconciler.sandbox.limits import LeakyBucket, Limits, SlidingWindow, TokenPolicy
+from reconciler.sandbox.seed import (
+    credentials_of,
+    digits,
+    prefetch_credentials,
+    seed_merchant,
+    spec_of,
+)
 
 FORMAT = 1
 
@@ -61,6 +67,7 @@ class Emulator:
         self.stats = Stats()
         self.faults = Faults()
         self.limits = Limits()
+        self.token_policy = TokenPolicy()
         self.windows = SlidingWindow()
         self.buckets: dict[str, LeakyBucket] = {}
         self._dirty_all = False
@@ -99,9 +106,11 @@ class Emulator:
     def seed(self, merchants: Iterable[DesiredState], scenarios: Mapping[str, set[str]] | None = None) -> None:
         """Seed each merchant afresh (freshly onboarded, then its scenarios)."""
         scenarios = scenarios or {}
+        merchants = list(merchants)
+        prefetch_credentials(merchants)
         for merchant in merchants:
             spec = spec_of(merchant, set(scenarios.get(merchant.slug, ())))
-            self.merchants[merchant.slug] = seed_merchant(spec, credentials_of(merchant))
+            self.merchants[merchant.slug] = self._seeded(spec, credentials_of(merchant))
         self._changed()
 
     def sync(self, merchants: Iterable[DesiredState], scenarios: Mapping[str, set[str]] | None = None) -> None:
@@ -112,6 +121,8 @@ class Emulator:
         current credentials. `scenarios=None` keeps each merchant's stored
         scenarios. Merchants without a file stay, as live accounts would.
         """
+        merchants = list(merchants)
+        prefetch_credentials(merchants)
         for merchant in merchants:
             record = self.merchants.get(merchant.slug)
             if scenarios is None:
@@ -121,21 +132,45 @@ class Emulator:
             spec = spec_of(merchant, chosen)
             credentials = credentials_of(merchant)
             if record is None or record["spec"] != spec:
-                self.merchants[merchant.slug] = seed_merchant(spec, credentials)
+                self.merchants[merchant.slug] = self._seeded(spec, credentials)
                 self._changed()
             elif record["credentials"] != credentials:
                 record["credentials"] = credentials
+                self._accept_refresh_token(record)
                 self._changed()
 
     def reset(self) -> None:
         """Seed every known merchant again (scenarios kept); zero stats, clear faults."""
         for slug, record in list(self.merchants.items()):
-            self.merchants[slug] = seed_merchant(record["spec"], record["credentials"])
+            self.merchants[slug] = self._seeded(record["spec"], record["credentials"])
         self.stats.clear()
         self.faults.clear()
         self.windows.clear()
         self.buckets.clear()
         self._changed()
+
+    def _seeded(self, spec: dict[str, Any], credentials: dict[str, str]) -> dict[str, Any]:
+        record = seed_merchant(spec, credentials)
+        self._accept_refresh_token(record)
+        return record
+
+    def _accept_refresh_token(self, record: dict[str, Any]) -> None:
+        """A refresh token in the merchant's files is one the seller was issued (onboarding)."""
+        book = record.setdefault("tiktok_auth", {"refresh_tokens": {}, "access_tokens": {}})
+        token = record["credentials"].get("tiktok_refresh_token")
+        if token and token not in book["refresh_tokens"] and token not in book.get("revoked", ()):
+            book["refresh_tokens"][token] = int(time.time()) + self.token_policy.refresh_token_lifetime
+
+    def reindex(self) -> None:
+        """Credentials or tokens were taken away: look-ups are rebuilt."""
+        self._changed()
+
+    def index_add(self, kind: str, value: str, record: Mapping[str, Any]) -> None:
+        """Make `record` findable by `value` (a token issued just now) without a rebuild."""
+        if self._index is not None:
+            slugs = self._index.setdefault((kind, value), [])
+            if record["spec"]["slug"] not in slugs:
+                slugs.append(record["spec"]["slug"])
 
     def _changed(self) -> None:
         self._dirty_all = True
@@ -182,6 +217,9 @@ class Emulator:
         for slug in sorted(self.merchants):
             record = self.merchants[slug]
             keys = [(k, v) for k, v in record["credentials"].items()]
+            book = record.get("tiktok_auth") or {}
+            keys += [("tiktok_refresh_token", t) for t in book.get("refresh_tokens", ())]
+            keys += [("tiktok_access_token", t) for t in book.get("access_tokens", ())]
             keys.append(("cipher", record["tiktok_shop"]["shop"]["cipher"]))
             keys.append(("shopify_shop", record["spec"]["shopify_shop"]))
             for key in keys:

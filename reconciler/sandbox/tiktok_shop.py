@@ -29,6 +29,18 @@ from starlette.routing import Route
 from reconciler.sandbox.state import Emulator, tiktok_returns
 from reconciler.sandbox.tiktok_sign import sign
 
+
+def _holds(record: dict[str, Any], token: str) -> bool:
+    """Whether `token` is the record's fixed access token or one the auth host issued it."""
+    book = (record.get("tiktok_auth") or {}).get("access_tokens", {})
+    return record["credentials"].get("tiktok_access_token") == token or token in book
+
+
+def access_expired(record: dict[str, Any], token: str) -> bool:
+    """An access token the auth host issued (see tiktok_auth) whose expiry has passed."""
+    expires = (record.get("tiktok_auth") or {}).get("access_tokens", {}).get(token)
+    return expires is not None and expires <= time.time()
+
 PREFIX = "/tiktok"
 TIMESTAMP_SKEW = 300
 RETURN_PROXY_FIELDS = ("partner", "return_url_template")
@@ -78,9 +90,11 @@ async def _authenticate(emu: Emulator, request: Request, *, shop_scoped: bool) -
         raise TikTokError(401, 106002, "timestamp is invalid or expired")
     access_token = request.headers.get("x-tts-access-token")
     records = [r for r in emu.find("tiktok_access_token", access_token)
-               if r["credentials"]["tiktok_app_key"] == app_key]
+               if r["credentials"]["tiktok_app_key"] == app_key and _holds(r, access_token or "")]
     if not records:
         raise TikTokError(401, 105002, "access token is invalid")
+    if access_expired(records[0], access_token or ""):
+        raise TikTokError(401, 105002, "access token has expired")
     # Limits apply per app and seller: by shop on shop-scoped calls, by the
     # seller's access token on the others (a fleet shares one app key).
     scope = query.get("shop_cipher") or "seller:" + str(records[0]["tiktok_shop"]["shop"]["id"])

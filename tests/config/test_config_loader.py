@@ -17,11 +17,15 @@ from reconciler.config import RULES, Problem, load_merchant, load_merchants
 from reconciler.config import loader as loader_module
 from reconciler.config.yamldoc import MAX_BYTES
 from reconciler.model import H5Redirect, SecretRef
+from tests.e2e.conftest import env_refs
 from tests.recipe import RECIPE
 
 REPO = Path(__file__).resolve().parents[2]
 MERCHANTS = REPO / "merchants"
-ACME = (MERCHANTS / "acme-apparel.yaml").read_text()
+# Copies of the shipped files, their secrets named as variables (no encrypted file beside them).
+ACME = env_refs((MERCHANTS / "acme-apparel.yaml").read_text(), "ACME")
+BRIGHT = env_refs((MERCHANTS / "bright-basics.yaml").read_text(), "BRIGHT")
+PROFILE = env_refs((MERCHANTS / "profiles" / "tiktok-loop.yaml").read_text(), "APP")
 
 STANDARD_INSTRUCTIONS = (
     "Bought on TikTok Shop? Enter your TikTok Shop order number and the ZIP code of your "
@@ -64,8 +68,13 @@ def test_settings_of_a_merchant_from_the_profile() -> None:
     assert bright.tiktok_shop_id == "7495098765432109876"
     assert bright.tiktok_region == "US"
     assert bright.loop_portal_domain == "returns.brightbasics.com"
-    assert bright.credentials.pipe17_api_key == SecretRef("BRIGHT_PIPE17_KEY")
-    assert bright.credentials.tiktok_app_key == SecretRef("TTS_APP_KEY")  # from the profile
+    assert bright.credentials.pipe17_api_key == SecretRef(
+        "secrets/bright-basics.sops.yaml", "sops", "pipe17.api_key")
+    assert str(bright.credentials.tiktok_app_key) == \
+        "sops:secrets/tiktok-app.sops.yaml#tiktok_shop.app_key"  # from the profile
+    assert bright.credentials.tiktok_access_token is None
+    assert str(bright.credentials.tiktok_refresh_token) == \
+        "sops:secrets/bright-basics.sops.yaml#tiktok_shop.refresh_token"
     assert bright.h5_redirect.approved is True
 
 
@@ -105,12 +114,12 @@ def test_desired_state_is_immutable() -> None:
 
 
 def test_merchants_do_not_share_profile_state(tmp_path: Path) -> None:
-    bright = (MERCHANTS / "bright-basics.yaml").read_text()
+    bright = BRIGHT
     other = (bright.replace("bright-basics", "other").replace("7495098765432109876", "7495098765432100000")
              .replace("brightbasics", "other").replace("BRIGHT_", "OTHER_"))
     root = _merchants_dir(tmp_path, {
         "bright-basics.yaml": bright, "other.yaml": other,
-        "profiles/tiktok-loop.yaml": (MERCHANTS / "profiles" / "tiktok-loop.yaml").read_text(),
+        "profiles/tiktok-loop.yaml": PROFILE,
     })
     first, second = load_merchants(root).merchants
     assert first.settings["tiktok_shop.return_proxy.return_url"] != \
@@ -121,9 +130,9 @@ CANARIES = ["shpat_CANARY0123456789abcdef", "CANARYliteral-9f8e7d6c5b4a", "77777
 
 
 def test_literal_secrets_are_never_echoed(tmp_path: Path) -> None:
-    text = (ACME.replace("env:ACME_SHOPIFY_TOKEN", CANARIES[0])
-            .replace("env:ACME_LOOP_KEY", f'"{CANARIES[1]}"')
-            .replace("env:ACME_PIPE17_KEY", CANARIES[2]))
+    text = (ACME.replace("env:ACME_SHOPIFY_ACCESS_TOKEN", CANARIES[0])
+            .replace("env:ACME_LOOP_API_KEY", f'"{CANARIES[1]}"')
+            .replace("env:ACME_PIPE17_API_KEY", CANARIES[2]))
     root = _merchants_dir(tmp_path, {"acme-apparel.yaml": text})
     result = load_merchants(root)
     assert {p.rule for p in result.problems} == {"C001"}
@@ -213,9 +222,8 @@ def test_validate_a_profile_by_path(tmp_path: Path) -> None:
 
 
 def test_a_fleet_of_profile_based_merchants_loads(tmp_path: Path) -> None:
-    bright = (MERCHANTS / "bright-basics.yaml").read_text()
-    files: dict[str, str | bytes] = {
-        "profiles/tiktok-loop.yaml": (MERCHANTS / "profiles" / "tiktok-loop.yaml").read_text()}
+    bright = BRIGHT
+    files: dict[str, str | bytes] = {"profiles/tiktok-loop.yaml": PROFILE}
     for i in range(300):
         files[f"m{i}.yaml"] = (bright.replace("bright-basics.myshopify", f"m{i}.myshopify")
                                .replace("7495098765432109876", str(7495098765432100000 + i))

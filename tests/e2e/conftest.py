@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -138,15 +139,33 @@ def served(tmp_path: Path) -> Iterator[Sandbox]:
         yield sandbox
 
 
+def env_refs(text: str, prefix: str) -> str:
+    """A shipped merchant file's `sops:` references as `env:` variables named from `prefix`.
+
+    `sops:secrets/acme-apparel.sops.yaml#loop.api_key` becomes `env:ACME_LOOP_API_KEY`
+    (prefix `ACME`), the app's credentials `env:TTS_APP_KEY` and `env:TTS_APP_SECRET`: a
+    copy of a shipped file then needs no encrypted file beside it.
+    """
+    from bench.generate import APP_REFS
+
+    for sealed, variable in APP_REFS.items():
+        text = text.replace(sealed, variable)
+    return re.sub(r"sops:[\w./-]+#(\w+)\.(\w+)",
+                  lambda m: f"env:{prefix}_{m.group(1).upper()}_{m.group(2).upper()}", text)
+
+
 def write_fleet(directory: Path, count: int, *, prefix: str = "fleet") -> list[str]:
     """Write `count` ready merchant files (shaped like bright-basics) extending `tiktok-loop`.
 
     Each merchant has its own shops, portal domain and secret variables, and
     an attested H5 Redirect, so a fresh sandbox plans real, unblocked work.
-    The shipped profiles are copied beside them. Returns the slugs.
+    The shipped profiles are copied beside them (the app's credentials as
+    `env:TTS_APP_KEY` and `env:TTS_APP_SECRET`). Returns the slugs.
     """
+    from bench.generate import copy_profiles
+
     directory.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(SHIPPED / "profiles", directory / "profiles", dirs_exist_ok=True)
+    copy_profiles(SHIPPED / "profiles", directory / "profiles")
     slugs = []
     for index in range(count):
         slug = f"{prefix}-{index:03d}"

@@ -167,10 +167,11 @@ def test_phase_timings_can_be_logged_alone(served: Sandbox) -> None:
                         env={"RECONCILER_LOG": "warning,reconciler.timing=info"})
     json.loads(result.stdout)  # stdout stays the plan
     lines = [line for line in result.stderr.splitlines() if line.startswith("INFO")]
-    assert [line.split(":")[0] for line in lines] == ["INFO reconciler.timing"] * 3, result.stderr
+    assert [line.split(":")[0] for line in lines] == ["INFO reconciler.timing"] * 4, result.stderr
     assert "load files=3 seconds=" in lines[0]
-    assert "read merchants=3 parallelism=7 seconds=" in lines[1]
-    assert "output seconds=" in lines[2]
+    assert "secrets references=" in lines[1]  # decrypting the secret files, before any request
+    assert "read merchants=3 parallelism=7 seconds=" in lines[2]
+    assert "output seconds=" in lines[3]
 
     chatty = served.cli("plan", "--format", "json", env={"RECONCILER_LOG": "info"})
     assert any(line.startswith("INFO reconciler.http") for line in chatty.stderr.splitlines())

@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from bench.generate import copy_profiles
 from reconciler.cli import cli
-from tests.e2e.conftest import SHIPPED
+from tests.e2e.conftest import SHIPPED, env_refs
 
 FLEET = 12
 
 
 def make_fleet(root: Path) -> Path:
     merchants = root / "merchants"
-    shutil.copytree(SHIPPED / "profiles", merchants / "profiles")
-    template = (SHIPPED / "bright-basics.yaml").read_text()
+    copy_profiles(SHIPPED / "profiles", merchants / "profiles")
+    template = env_refs((SHIPPED / "bright-basics.yaml").read_text(), "BRIGHT")
     for i in range(FLEET):
         text = (template.replace("bright-basics.myshopify", f"shop-{i:02d}.myshopify")
                 .replace("7495098765432109876", str(7495098765432100000 + i))

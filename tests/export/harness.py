@@ -44,6 +44,8 @@ class Workspace:
         """A merchants directory holding the shipped profiles and `files` (slug -> YAML)."""
         directory = self.root / name
         shutil.copytree(SHIPPED / "profiles", directory / "profiles", dirs_exist_ok=True)
+        # The shipped files' encrypted secrets, which exported references point at.
+        shutil.copytree(SHIPPED / "secrets", directory / "secrets", dirs_exist_ok=True)
         for slug, text in files.items():
             (directory / f"{slug}.yaml").write_text(text, encoding="utf-8")
         return directory

@@ -47,8 +47,12 @@ def test_export_lists_only_what_differs_from_the_profile(ws: Workspace) -> None:
     assert ws.cli("apply", "--auto-approve").exit_code == 0
     document = exported(ws.cli("export", "acme-apparel"))
     assert set(document) == {"extends", "name", "shopify", "tiktok_shop", "pipe17", "loop"}
-    assert document["pipe17"] == {"api_key": "env:ACME_PIPE17_KEY"}
-    assert document["loop"] == {"api_key": "env:ACME_LOOP_KEY", "portal_domain": "returns.acme-apparel.com"}
+    sealed = "sops:secrets/acme-apparel.sops.yaml"
+    assert document["pipe17"] == {"api_key": f"{sealed}#pipe17.api_key"}
+    assert document["loop"] == {"api_key": f"{sealed}#loop.api_key",
+                                "portal_domain": "returns.acme-apparel.com"}
+    assert document["tiktok_shop"]["refresh_token"] == f"{sealed}#tiktok_shop.refresh_token"
+    assert "access_token" not in document["tiktok_shop"]
     assert "return_proxy" not in document["tiktok_shop"]
     assert document["tiktok_shop"]["h5_redirect"] == {
         "approved": True, "evidence": "AM Jane Doe approved, ticket TTS-4821, 2026-10-02"}

@@ -15,13 +15,15 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from bench.generate import copy_profiles
 from reconciler.cli import cli
 from reconciler.model import SecretRef
 from reconciler.secrets import sandbox_credential
-from tests.e2e.conftest import SHIPPED
+from tests.e2e.conftest import SHIPPED, env_refs
 
-SHARED = {"ACME_LOOP_KEY": "same-loop-key-1234", "BRIGHT_LOOP_KEY": "same-loop-key-1234",
-          "ACME_PIPE17_KEY": "same-pipe17-key-5678", "BRIGHT_PIPE17_KEY": "same-pipe17-key-5678"}
+SHARED = {"ACME_LOOP_API_KEY": "same-loop-key-1234", "BRIGHT_LOOP_API_KEY": "same-loop-key-1234",
+          "ACME_PIPE17_API_KEY": "same-pipe17-key-5678",
+          "BRIGHT_PIPE17_API_KEY": "same-pipe17-key-5678"}
 
 
 @pytest.fixture
@@ -31,7 +33,10 @@ def merchants(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for var in SHARED:
         monkeypatch.delenv(var, raising=False)
     target = tmp_path / "merchants"
-    shutil.copytree(SHIPPED, target)
+    copy_profiles(SHIPPED / "profiles", target / "profiles")
+    for path in SHIPPED.glob("*.yaml"):  # the shipped files with env: variables, not sops: files
+        prefix = path.stem.split("-")[0].upper()
+        (target / path.name).write_text(env_refs(path.read_text(), prefix))
     return target
 
 
@@ -71,7 +76,7 @@ def test_the_shared_tiktok_app_credentials_are_not_a_clash(merchants: Path) -> N
     assert "the same" not in output, output
 
 
-@pytest.mark.parametrize("service,var", [("loop", "LOOP_KEY"), ("pipe17", "PIPE17_KEY")])
+@pytest.mark.parametrize("service,var", [("loop", "LOOP_API_KEY"), ("pipe17", "PIPE17_API_KEY")])
 def test_a_key_of_another_merchant_is_refused_before_any_write(merchants: Path, tmp_path: Path,
                                                                service: str, var: str) -> None:
     """bright-basics alone in its directory, holding acme-apparel's key."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-import shutil
 import tempfile
 import time
 from collections.abc import Iterator
@@ -24,12 +23,13 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bench.generate import copy_profiles
 from reconciler.cli import cli
 from reconciler.config import LoadResult, load_merchants
-from tests.e2e.conftest import SHIPPED, Sandbox, serving, start_logged_sandbox
+from tests.e2e.conftest import SHIPPED, Sandbox, env_refs, serving, start_logged_sandbox
 from tests.hardening.conftest import PROBLEM_LINE, run_checked
 
-MERCHANT = (SHIPPED / "bright-basics.yaml").read_text(encoding="utf-8")
+MERCHANT = env_refs((SHIPPED / "bright-basics.yaml").read_text(encoding="utf-8"), "BRIGHT")
 PORTAL = "returns.brightbasics.com"
 GOOD_URL = f"https://{PORTAL}/?order=[TT_ORDER_NUM]&zip=[TTS_ZIP_CODE]"
 FUZZ = settings(max_examples=60, deadline=None,
@@ -41,7 +41,7 @@ def workspace() -> Iterator[Path]:
     """A merchants directory holding the shipped profiles and nothing else."""
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp) / "merchants"
-        shutil.copytree(SHIPPED / "profiles", directory / "profiles")
+        copy_profiles(SHIPPED / "profiles", directory / "profiles")
         yield directory
 
 

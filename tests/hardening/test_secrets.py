@@ -6,26 +6,48 @@ output format, with debug logging, on success and failure paths (bad TikTok
 signature, Loop 401, 5xx everywhere, a live target with a variable unset);
 afterwards no canary appears in stdout, stderr, logs, plan files, journals,
 locks or exported YAML.
+
+The fleet is the shipped one with its secrets named as variables (`env:`);
+tests/e2e/test_sops.py holds the same promise for `sops:` values.
 """
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import json
+import shutil
 import socket
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from bench.generate import copy_profiles
 from reconciler.cli import cli
 from reconciler.config import load_merchants
-from tests.e2e.conftest import SHIPPED, Sandbox, serving, start_logged_sandbox
+from tests.e2e.conftest import SHIPPED, Sandbox, env_refs, serving, start_logged_sandbox
 from tests.hardening.conftest import files_text, run_checked
 
 MARK = "7f3a9"  # every canary ends with it; it appears in nothing else
+
+
+def env_fleet() -> Path:
+    """A copy of the shipped merchants whose secrets are `env:` variables (ACME_LOOP_API_KEY, ...)."""
+    root = Path(tempfile.mkdtemp(prefix="shipped-env-"))
+    atexit.register(shutil.rmtree, root, True)
+    merchants = root / "merchants"
+    copy_profiles(SHIPPED / "profiles", merchants / "profiles")
+    for path in SHIPPED.glob("*.yaml"):
+        prefix = path.stem.split("-")[0].upper()
+        (merchants / path.name).write_text(env_refs(path.read_text(), prefix))
+    return merchants
+
+
+FLEET = env_fleet()
 
 
 def secret_vars(merchants: Path) -> list[str]:
@@ -38,8 +60,8 @@ def canary(var: str, variant: str = "") -> str:
     return f"CANARY-{var}{variant}-{MARK}"
 
 
-CANARIES = {var: canary(var) for var in secret_vars(SHIPPED)}
-SLUGS = [m.slug for m in load_merchants(SHIPPED).merchants]
+CANARIES = {var: canary(var) for var in secret_vars(FLEET)}
+SLUGS = [m.slug for m in load_merchants(FLEET).merchants]
 
 
 class Transcript:
@@ -61,7 +83,7 @@ class Transcript:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    sandbox = start_logged_sandbox(tmp_path_factory.mktemp("secrets"), persist=True,
+    sandbox = start_logged_sandbox(tmp_path_factory.mktemp("secrets"), FLEET, persist=True,
                                    RECONCILER_LOG="debug", RECONCILER_HTTP_TIMEOUT="2",
                                    RECONCILER_RETRY_ATTEMPTS="3", RECONCILER_RETRY_SECONDS="3",
                                    **CANARIES)
@@ -126,7 +148,7 @@ def test_failure_paths_show_no_secret(served: Sandbox, tmp_path: Path) -> None:
     assert all(e and e.startswith("tiktok_shop (merchant ") for e in errors), errors
     log.add("bad signature apply", run_checked(wrong_secret, "apply", "--auto-approve"))
 
-    wrong_loop = cli_with(served, **{v: canary(v, "-WRONG") for v in CANARIES if v.endswith("LOOP_KEY")})
+    wrong_loop = cli_with(served, **{v: canary(v, "-WRONG") for v in CANARIES if v.endswith("LOOP_API_KEY")})
     result = log.add("loop 401", run_checked(wrong_loop, "plan", "--format", "markdown"))
     assert result.returncode == 1 and "401" in result.stdout + result.stderr
     log.add("loop 401 verify", run_checked(wrong_loop, "verify"))
@@ -203,7 +225,7 @@ def run_live(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, unset: set[str],
     monkeypatch.setenv("RECONCILER_LOG", "debug")
     monkeypatch.delenv("RECONCILER_TARGET", raising=False)
     attempts = NetworkAttempts().install(monkeypatch)
-    result = CliRunner().invoke(cli, ["--merchants", str(SHIPPED), "--target", "live", *args])
+    result = CliRunner().invoke(cli, ["--merchants", str(FLEET), "--target", "live", *args])
     return result, attempts
 
 
@@ -223,8 +245,8 @@ def test_live_target_with_a_shared_variable_unset_names_it_and_sends_nothing(
 
 def test_live_target_with_one_merchants_variable_unset_sends_nothing(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    result, attempts = run_live(monkeypatch, tmp_path, {"BRIGHT_LOOP_KEY"}, "plan")
+    result, attempts = run_live(monkeypatch, tmp_path, {"BRIGHT_LOOP_API_KEY"}, "plan")
     assert result.exit_code == 1, result.output
-    assert "BRIGHT_LOOP_KEY" in result.output
+    assert "BRIGHT_LOOP_API_KEY" in result.output
     assert MARK not in result.output
     assert attempts == [], attempts

@@ -10,19 +10,20 @@ from pathlib import Path
 import pytest
 
 from reconciler.config import load_merchants
-from tests.e2e.conftest import SHIPPED, Sandbox, start_sandbox, stop
+from tests.e2e.conftest import Sandbox, start_sandbox, stop
 from tests.export.harness import SLUGS
+from tests.hardening.test_secrets import FLEET  # the shipped merchants, secrets as variables
 
 
 def canaries() -> dict[str, str]:
     """A recognisable value for every secret variable the shipped merchants reference."""
-    names = {ref.var for m in load_merchants(SHIPPED).merchants for ref in m.credentials.all().values()}
+    names = {ref.var for m in load_merchants(FLEET).merchants for ref in m.credentials.all().values()}
     return {name: f"CANARY-{name.lower().replace('_', '-')}-9f3b" for name in sorted(names)}
 
 
 @pytest.fixture
 def canary_sandbox(tmp_path: Path) -> Iterator[Sandbox]:
-    sandbox = start_sandbox(tmp_path, **canaries())
+    sandbox = start_sandbox(tmp_path, FLEET, **canaries())
     try:
         yield sandbox
     finally:
@@ -59,10 +60,10 @@ def test_no_credential_in_verify_or_export_output(canary_sandbox: Sandbox, tmp_p
         assert "env:" in exported.stdout
     (sandbox.merchants / "acme-apparel.yaml").unlink()
     # A merchant without a file is read through the conventional variables ACME_APPAREL_*.
-    for var, conventional in (("ACME_SHOPIFY_TOKEN", "ACME_APPAREL_SHOPIFY_TOKEN"),
-                              ("ACME_TTS_ACCESS_TOKEN", "ACME_APPAREL_TTS_ACCESS_TOKEN"),
-                              ("ACME_PIPE17_KEY", "ACME_APPAREL_PIPE17_KEY"),
-                              ("ACME_LOOP_KEY", "ACME_APPAREL_LOOP_KEY")):
+    for var, conventional in (("ACME_SHOPIFY_ACCESS_TOKEN", "ACME_APPAREL_SHOPIFY_TOKEN"),
+                              ("ACME_TIKTOK_SHOP_REFRESH_TOKEN", "ACME_APPAREL_TTS_REFRESH_TOKEN"),
+                              ("ACME_PIPE17_API_KEY", "ACME_APPAREL_PIPE17_KEY"),
+                              ("ACME_LOOP_API_KEY", "ACME_APPAREL_LOOP_KEY")):
         sandbox.env[conventional] = sandbox.env[var]
     out = tmp_path / "found"
     assert run("export", "--all", "--out-dir", str(out)).returncode == 0
