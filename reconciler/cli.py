@@ -280,27 +280,36 @@ def sandbox() -> None:
               help="Persist the emulator's state in this file.")
 @click.option("--scenario", "scenarios", multiple=True, metavar="SLUG=NAME",
               help="Seed a merchant with a broken or unusual scenario.")
+@click.option("--published-only", is_flag=True,
+              help="Answer every assumed endpoint as the real service answers an unknown path "
+                   "(also RECONCILER_SANDBOX_MODE=published-only).")
 @global_options
 @click.pass_context
-def sandbox_serve(ctx, host, port, state_file, scenarios, merchants_dir, target_spec) -> None:
+def sandbox_serve(ctx, host, port, state_file, scenarios, published_only, merchants_dir,
+                  target_spec) -> None:
     """Serve the sandbox over HTTP on loopback."""
     from reconciler.commands.common import CommandError
     from reconciler.config import load_merchants
     from reconciler.sandbox import load_scenarios, serve
+    from reconciler.sandbox.state import PUBLISHED_ONLY, mode_from_env
 
     c = make_context(ctx, merchants_dir, target_spec)
 
     def body() -> int:
+        try:
+            mode = PUBLISHED_ONLY if published_only else mode_from_env()
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
         result = load_merchants(c.merchants_dir)
         for problem in result.problems:
             click.echo(problem.format(), err=True)
         if result.problems:
             raise CommandError("fix the merchant files before seeding the sandbox")
-        click.echo(f"Target: http://{host}:{port} (sandbox serving {len(result.merchants)} merchants)",
-                   err=True)
+        click.echo(f"Target: http://{host}:{port} (sandbox serving {len(result.merchants)} merchants, "
+                   f"{mode})", err=True)
         try:
             serve(host, port, state_file, result.merchants,
-                  load_scenarios(c.merchants_dir, list(scenarios)))
+                  load_scenarios(c.merchants_dir, list(scenarios)), mode)
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         return 0

@@ -55,6 +55,11 @@ def error_response(emu: Emulator, status: int) -> Response:
     return envelope(emu, None, status=status, code=36009003, message="internal system error, please retry")
 
 
+def unknown_path_response(emu: Emulator) -> Response:
+    """TikTok's answer to an unknown path: HTTP 404, code 36009009 "Invalid path" (published-only mode)."""
+    return envelope(emu, None, status=404, code=36009009, message="Invalid path")
+
+
 def throttle_response(emu: Emulator) -> Response:
     return envelope(emu, None, status=429, code=36009004, message="too many requests",
                     headers={"Retry-After": "1"})
