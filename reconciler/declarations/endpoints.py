@@ -59,7 +59,9 @@ CONTRACTS: tuple[Contract, ...] = (
         manual_where="Pipe17 app > Integrations",
     ),
     Contract("pipe17.refunds", "pipe17", ASSUMED,
-             "no public evidence for a refunds list resource", read="pipe17.refunds"),
+             "no public evidence for a refunds list resource", read="pipe17.refunds",
+             shape={"type": "object", "required": ["refunds"],
+                    "properties": {"refunds": {"type": "array"}}}),
     Contract(
         "loop.portal_settings", "loop", ASSUMED,
         "no published Loop API group reads or writes portal settings (lookup method, instructions)",

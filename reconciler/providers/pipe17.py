@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.declarations import INTEGRATIONS, settings_of
+from reconciler.declarations import BY_ADDRESS, INTEGRATIONS, settings_of
 from reconciler.http.client import ServiceClient
 from reconciler.http.errors import (
     ConflictError,
@@ -128,6 +128,7 @@ class Pipe17Provider(Provider):
                 return items
 
     def _settings_of(self, name: str, item: Mapping[str, Any]) -> dict[str, Any]:
+        """The declared settings an integration record shows (anything else on the wire is not ours)."""
         prefix = f"pipe17.integration.{name}"
         found: dict[str, Any] = {prefix: PRESENT}
         wire = item.get("settings") or {}
@@ -139,7 +140,7 @@ class Pipe17Provider(Provider):
             if key in _OPTION_KEYS and value is not None:
                 option = f"{prefix}.options.{_OPTION_KEYS[key]}"
                 found[option] = self.normalize(option, value)
-        return found
+        return {address: value for address, value in found.items() if address in BY_ADDRESS}
 
     def _remember(self, name: str, item: Mapping[str, Any]) -> None:
         if self._known is not None and item.get("integrationId"):
