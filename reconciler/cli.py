@@ -1,4 +1,4 @@
-"""Command line: `reconciler validate | plan | apply | export | verify | sandbox serve`.
+"""Command line: `reconciler validate | plan | apply | export | verify | doctor | sandbox serve`.
 
 Only this layer prints. Every command's first output line names the target.
 """
@@ -241,6 +241,27 @@ def verify(ctx, include, exclude, shard, fmt, parallelism, workers, merchants_di
         selection = load_selection(c.merchants_dir, include, exclude, shard)
         return run_verify(target, selection, c.merchants_dir, fmt=fmt, parallelism=parallelism,
                           workers=workers)
+
+    guarded(body)
+
+
+@cli.command()
+@selection_options
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--parallelism", type=click.IntRange(1, 512), default=10, show_default=True)
+@global_options
+@click.pass_context
+def doctor(ctx, include, exclude, shard, fmt, parallelism, merchants_dir, target_spec) -> None:
+    """Probe every endpoint the product uses, read-only: available, unavailable, refused."""
+    from reconciler.commands.common import load_selection
+    from reconciler.commands.doctor import run_doctor
+
+    c = make_context(ctx, merchants_dir, target_spec)
+
+    def body() -> int:
+        target = c.target()
+        selection = load_selection(c.merchants_dir, include, exclude, shard)
+        return run_doctor(target, selection, c.merchants_dir, fmt=fmt, parallelism=parallelism)
 
     guarded(body)
 
