@@ -12,11 +12,12 @@ from reconciler.declarations.types import Contract, ContractStatus, Endpoint
 
 PUBLISHED, ASSUMED, NONE = ContractStatus.PUBLISHED, ContractStatus.ASSUMED, ContractStatus.NONE
 
-TIKTOK_DOCS = "https://partner.tiktokshop.com/docv2/page/tts-api-concepts-overview"
-TIKTOK_SDK = "https://github.com/EcomPHP/tiktokshop-php"
+TIKTOK_DOCS = "https://partner.tiktokshop.com/docv2 (API reference, version 202309)"
+TIKTOK_SDK = "https://github.com/EcomPHP/tiktokshop-php (src/Resources)"
 SHOPIFY_DOCS = "https://shopify.dev/docs/api/admin-graphql"
-PIPE17_DOCS = "https://apidoc.pipe17.com/"
-LOOP_DOCS = "https://docs.loopreturns.com/api-reference"
+LOOP_DEEP_LINK = ("https://docs.loopreturns.com/api-reference/latest/return-actions/"
+                  "create-return-deep-link")
+LOOP_RETURNS = "https://docs.loopreturns.com/integration-guides/return-data (Detailed Returns List)"
 
 _NULLABLE_TEXT = {"type": ["string", "null"]}
 
@@ -73,8 +74,8 @@ CONTRACTS: tuple[Contract, ...] = (
         manual_where="Loop admin > Settings > Return portal",
         proof="loop.lookup_by_zip",
     ),
-    Contract("loop.order_link", "loop", PUBLISHED, f"{LOOP_DOCS} (Orders: deep link)"),
-    Contract("loop.returns", "loop", PUBLISHED, f"{LOOP_DOCS} (Returns: list returns)"),
+    Contract("loop.order_link", "loop", PUBLISHED, LOOP_DEEP_LINK),
+    Contract("loop.returns", "loop", PUBLISHED, LOOP_RETURNS),
 )
 
 _PLAN, _APPLY, _VERIFY, _DOCTOR = "plan", "apply", "verify", "doctor"
