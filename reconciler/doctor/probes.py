@@ -20,7 +20,7 @@ from reconciler.declarations import ContractStatus, Endpoint
 from reconciler.http.client import ServiceClient
 from reconciler.http.errors import AuthError, ServiceError, endpoint_missing
 from reconciler.model import DesiredState
-from reconciler.providers.base import shape_problem
+from reconciler.providers.base import answer_of, shape_problem
 from reconciler.providers.shopify import ORDERS_QUERY, SHOP_QUERY
 
 AVAILABLE, UNAVAILABLE, REFUSED, MISSING_SCOPE = "available", "unavailable", "credential refused", "missing scope"
@@ -57,12 +57,13 @@ class Probe:
 
 
 def classify(exc: ServiceError) -> tuple[str, str]:
+    answer = answer_of(exc)
     if endpoint_missing(exc):
-        return UNAVAILABLE, exc.detail
+        return UNAVAILABLE, answer
     if isinstance(exc, AuthError) or exc.status in (401, 403):
         scope = exc.code in _SCOPE_CODES or exc.status == 403
-        return (MISSING_SCOPE if scope else REFUSED), exc.detail
-    return ERROR, exc.detail
+        return (MISSING_SCOPE if scope else REFUSED), answer
+    return ERROR, answer
 
 
 Call = Callable[[], Awaitable[Any]]

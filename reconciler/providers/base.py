@@ -66,12 +66,17 @@ class Provider(ABC):
         except ServiceError as exc:
             if not endpoint_missing(exc):
                 raise
-            return None, Unavailable(contract_id, endpoint.call, exc.detail)
+            return None, Unavailable(contract_id, endpoint.call, answer_of(exc))
         problem = shape_problem(contract_id, payload)
         if problem is not None:
             return None, Unavailable(contract_id, endpoint.call,
                                      f"the answer is not the assumed contract's shape: {problem}")
         return payload, None
+
+
+def answer_of(exc: ServiceError) -> str:
+    """What the service answered ("HTTP 404, Not found."), without the call it answered."""
+    return exc.detail.partition(" failed: ")[2] or exc.detail
 
 
 @cache
