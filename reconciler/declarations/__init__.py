@@ -1,5 +1,6 @@
 """The registry: every managed setting and every endpoint, declared once.
 
+    Attestation  a setting with no API at all (H5 Redirect): the file attests it
     Setting   address, merchant-file path, service, contract, wire field,
               allowed values and limits, normalization, apply order,
               destructive predicate, prerequisite gates, admin location
@@ -26,20 +27,22 @@ from typing import Any
 
 from reconciler.declarations.endpoints import CONTRACTS, ENDPOINTS
 from reconciler.declarations.settings import (
+    ATTESTATIONS,
     FLOW_ENTITIES,
     INTEGRATIONS,
     LOOP_INSTRUCTIONS_MAX,
     SETTINGS,
 )
-from reconciler.declarations.types import Contract, ContractStatus, Endpoint, Setting
+from reconciler.declarations.types import Attestation, Contract, ContractStatus, Endpoint, Setting
 
 BY_ADDRESS: dict[str, Setting] = {s.address: s for s in SETTINGS}
+BY_ATTESTATION: dict[str, Attestation] = {a.id: a for a in ATTESTATIONS}
 BY_CONTRACT_ID: dict[str, Contract] = {c.id: c for c in CONTRACTS}
 BY_ENDPOINT_ID: dict[str, Endpoint] = {e.id: e for e in ENDPOINTS}
 UNRANKED = 1000  # an address with no declaration sorts after every declared one
 
 __all__ = [
-    "BY_ADDRESS", "BY_CONTRACT_ID", "BY_ENDPOINT_ID", "CONTRACTS", "ENDPOINTS", "FLOW_ENTITIES",
+    "ATTESTATIONS", "Attestation", "BY_ADDRESS", "BY_ATTESTATION", "BY_CONTRACT_ID", "BY_ENDPOINT_ID", "CONTRACTS", "ENDPOINTS", "FLOW_ENTITIES",
     "INTEGRATIONS", "LOOP_INSTRUCTIONS_MAX", "SETTINGS", "Contract", "ContractStatus", "Endpoint",
     "Setting", "assumed_endpoint", "contract_of", "manual_action_id", "normalize_text",
     "normalized", "settings_of",

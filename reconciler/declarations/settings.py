@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from reconciler.declarations.types import Setting
+from reconciler.declarations.types import Attestation, Setting
 
 INTEGRATIONS: Mapping[str, str] = {"tiktok_shop": "TikTok Shop", "shopify": "Shopify",
                                    "loop": "Loop Returns"}  # address name -> Pipe17 connector name
@@ -134,3 +134,14 @@ def never_destructive(before: Any, after: Any, live: Mapping[str, Any]) -> bool:
 
 
 SETTINGS: tuple[Setting, ...] = (*_pipe17(), *_loop(), *_tiktok())
+
+ATTESTATIONS: tuple[Attestation, ...] = (
+    Attestation(
+        "tiktok_shop.h5_redirect", ("tiktok_shop", "h5_redirect"), "tiktok_shop",
+        "tiktok_shop.h5_redirect", "Get the H5 Redirect feature approved",
+        "Ask the merchant's TikTok Shop Account Manager to request an exception to the platform "
+        "return process and approval of the H5 Redirect feature for shop {shop_id}. When approved, "
+        "set tiktok_shop.h5_redirect.approved: true and record the evidence (who approved, ticket, "
+        "date) in {source}.",
+    ),
+)

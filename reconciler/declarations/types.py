@@ -91,3 +91,19 @@ class Setting:
     @property
     def write_endpoint(self) -> str:
         return f"{self.contract}.write"
+
+
+@dataclass(frozen=True)
+class Attestation:
+    """A setting with no API at all (`none`): a person does it, the merchant file attests it.
+
+    `path` holds `approved: bool` and `evidence: str`; until approved, the plan
+    lists the manual action `id` (`instructions` takes {shop_id} and {source}).
+    """
+
+    id: str
+    path: tuple[str, ...]
+    service: str
+    contract: str
+    title: str
+    instructions: str

@@ -38,15 +38,10 @@ def manual_actions(desired: DesiredState, facts: Mapping[str, Any], *,
     """
     actions: list[ManualAction] = []
     if not desired.h5_redirect.approved:
+        h5 = declarations.BY_ATTESTATION["tiktok_shop.h5_redirect"]  # no API: the file attests it
         actions.append(ManualAction(
-            id="tiktok_shop.h5_redirect",
-            title="Get the H5 Redirect feature approved",
-            instructions=(
-                "Ask the merchant's TikTok Shop Account Manager to request an exception to the "
-                "platform return process and approval of the H5 Redirect feature for shop "
-                f"{desired.tiktok_shop_id}. When approved, set tiktok_shop.h5_redirect.approved: true "
-                f"and record the evidence (who approved, ticket, date) in {desired.source}."
-            ),
+            id=h5.id, title=h5.title,
+            instructions=h5.instructions.format(shop_id=desired.tiktok_shop_id, source=desired.source),
         ))
     if facts.get("tiktok_shop.authorized") is False:
         actions.append(ManualAction(

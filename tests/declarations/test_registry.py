@@ -120,3 +120,13 @@ def test_assumed_endpoint_matching_uses_the_table() -> None:
     assert found is not None and found.id == "pipe17.integrations.write"
     assert declarations.assumed_endpoint("loop", "POST", "/order/link") is None
     assert declarations.assumed_endpoint("tiktok_shop", "GET", "/authorization/202309/shops") is None
+
+
+def test_h5_redirect_is_a_none_setting_attested_in_the_file() -> None:
+    [h5] = declarations.ATTESTATIONS
+    assert declarations.BY_CONTRACT_ID[h5.contract].status is ContractStatus.NONE
+    node = _node(h5.path)
+    assert node["properties"]["approved"]["type"] == "boolean"
+    assert node["properties"]["evidence"]["type"] == "string"
+    assert h5.path not in {s.path for s in declarations.SETTINGS}  # never read or written
+    assert not [e for e in declarations.ENDPOINTS if e.contract == h5.contract]
