@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 from reconciler.declarations import manual_action_id
 from reconciler.engine import gates
+from reconciler.engine.unavailable import unavailable_actions
 from reconciler.model import DesiredState, ManualAction
 from reconciler.providers.shopify import ShopifyOrder
 from reconciler.providers.tiktok_shop import TikTokOrder
@@ -31,7 +32,8 @@ log = logging.getLogger("reconciler.verify")
 
 Check = Callable[[DesiredState, Evidence], CheckResult]
 RETURN_URL = "tiktok_shop.return_proxy.return_url"
-RETURN_PROXY = "tiktok_shop.return_proxy"  # an assumed contract
+RETURN_PROXY = "tiktok_shop.return_proxy"  # assumed contracts
+PORTAL = "loop.portal_settings"
 ORDER_LOOKUP = "loop.portal.order_lookup"
 TIKTOK_CHANNEL_APPS = frozenset({"tiktok", "tiktok shop", "tiktok for shopify"})
 SHOWN = 3  # order ids named in a reason
@@ -170,6 +172,11 @@ def loop_lookup_by_zip(desired: DesiredState, ev: Evidence) -> CheckResult:
         return passed(check, f"Loop finds TikTok {where} (deep link)")
     lookup = (ev.loop.value.settings.get(ORDER_LOOKUP) if ev.loop.ok and ev.loop.value else None)
     reason = f"Loop does not find TikTok {where}, though the order is in Shopify"
+    by_hand = _portal_by_hand(desired, ev)
+    if by_hand is not None:
+        return failed(check, f"{reason}; Loop's portal settings cannot be read or written through "
+                             "an API, so they must be set by hand",
+                      f"manual action {by_hand.id}: {by_hand.instructions}")
     if lookup and lookup != "zip":
         return failed(check, f"{reason}: the portal looks orders up by {lookup}, and TikTok orders "
                              "carry no email",
@@ -182,6 +189,13 @@ def loop_lookup_by_zip(desired: DesiredState, ev: Evidence) -> CheckResult:
         "in the Loop admin open Returns portal > Order lookup, choose order number + zip code and "
         "save; if Loop keeps matching by email, ask Loop support to switch the portal to zip lookup",
     )
+
+
+def _portal_by_hand(desired: DesiredState, ev: Evidence) -> ManualAction | None:
+    """The manual action for Loop's portal settings when their (assumed) API is unavailable."""
+    snapshot = ev.loop.value if ev.loop.ok else None
+    gone = [u for u in (snapshot.unavailable if snapshot else ()) if u.contract == PORTAL]
+    return next(iter(unavailable_actions(desired, gone)), None)
 
 
 # -- Return URL ----------------------------------------------------------------

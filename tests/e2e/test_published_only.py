@@ -72,6 +72,7 @@ def test_published_only_plans_applies_and_verifies_through_manual_actions(tmp_pa
         failing = sandbox.cli("verify")
         assert failing.returncode == 1  # nobody has done the manual actions yet
         assert "FAIL" in failing.stdout and "loop.lookup_by_zip" in failing.stdout
+        assert "fix: manual action loop.portal_settings.manual" in failing.stdout
 
     done = tuple(f"{slug}=set-up-by-hand" for slug in slugs)
     with serving(start_sandbox(tmp_path, source, done, **mode)) as sandbox:
