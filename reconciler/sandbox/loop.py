@@ -20,11 +20,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from reconciler.declarations import LOOP_INSTRUCTIONS_MAX
+from reconciler.declarations import BY_ADDRESS, LOOP_INSTRUCTIONS_MAX
 from reconciler.sandbox.state import Emulator
 
 PREFIX = "/loop/api/v1"
-LOOKUPS = ("email", "zip", "phone")
+# The assumed contract's values and limit, one declaration each (reconciler/declarations).
+LOOKUPS = tuple(BY_ADDRESS["loop.portal.order_lookup"].allowed or ())
 MAX_INSTRUCTIONS = LOOP_INSTRUCTIONS_MAX  # one limit, declared once
 RETURN_STATES = ("open", "closed", "cancelled", "expired", "review")
 _ERRORS = {

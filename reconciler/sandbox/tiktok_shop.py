@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from reconciler.declarations.settings import RETURN_URL_MAX
 from reconciler.sandbox.state import Emulator, tiktok_returns
 from reconciler.sandbox.tiktok_sign import sign
 
@@ -198,7 +199,7 @@ def _put_return_proxy(emu: Emulator) -> Any:
             raise TikTokError(400, 17003002, "partner must be an upper-case partner code or null")
         template = body.get("return_url_template")
         if "return_url_template" in body and template is not None and not (
-            isinstance(template, str) and template.startswith("https://") and len(template) <= 2048
+            isinstance(template, str) and template.startswith("https://") and len(template) <= RETURN_URL_MAX
         ):
             raise TikTokError(400, 17003002, "return_url_template must be an https URL or null")
         if not proxy["installed"]:

@@ -73,6 +73,8 @@ def test_schema_enum_and_limits_equal_the_declaration(setting) -> None:
 def test_sandbox_enforces_the_declared_loop_instructions_limit() -> None:
     declared = declarations.BY_ADDRESS["loop.portal.instructions"].max_length
     assert sandbox_loop.MAX_INSTRUCTIONS == declared == declarations.LOOP_INSTRUCTIONS_MAX
+    assert declarations.BY_ADDRESS["loop.portal.order_lookup"].allowed == sandbox_loop.LOOKUPS
+
 
 
 def test_every_declared_setting_reaches_the_desired_state(tmp_path: Path) -> None:
