@@ -63,9 +63,6 @@ def document(target: str, reports: list[MerchantDoctor]) -> dict[str, Any]:
 
 
 def render_text(target: str, reports: list[MerchantDoctor]) -> str:
-    # Warnings a service sends beside a successful answer (Shopify's
-    # X-Shopify-API-Deprecated-Reason) belong in each merchant's block, after
-    # its probes, once the HTTP layer hands them over with the answer.
     lines = [f"Target: {target}"]
     for report in reports:
         lines.append(f"{report.slug}:" + (f" error: {report.error}" if report.error else ""))

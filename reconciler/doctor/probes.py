@@ -21,7 +21,7 @@ from reconciler.http.client import ServiceClient
 from reconciler.http.errors import AuthError, ServiceError, endpoint_missing
 from reconciler.model import DesiredState
 from reconciler.providers.base import answer_of, shape_problem
-from reconciler.providers.shopify import ORDERS_QUERY, SHOP_QUERY
+from reconciler.providers.shopify import ORDERS_QUERY, SHOP_BASIC_QUERY, SHOP_QUERY
 
 AVAILABLE, UNAVAILABLE, REFUSED, MISSING_SCOPE = "available", "unavailable", "credential refused", "missing scope"
 ERROR, NOT_PROBED = "error", "not probed"
@@ -106,6 +106,7 @@ async def probe_merchant(desired: DesiredState, clients: Mapping[str, ServiceCli
     since = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%d %H:%M:%S")
     calls: dict[str, tuple[Call, Callable[[ServiceError], bool] | None]] = {
         "shopify.shop": (lambda: shopify.graphql(SHOP_QUERY), None),
+        "shopify.shop_basic": (lambda: shopify.graphql(SHOP_BASIC_QUERY), None),
         "shopify.orders": (lambda: shopify.graphql(ORDERS_QUERY, {"first": 1}), None),
         "pipe17.integrations.read": (lambda: pipe17_page("/integrations", "integrations"), None),
         "pipe17.refunds": (lambda: pipe17_page("/refunds", "refunds"), None),

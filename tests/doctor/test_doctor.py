@@ -28,7 +28,8 @@ def test_full_sandbox_every_endpoint_available(tmp_path: Path) -> None:
     assert lines[0] == "Target: sandbox"
     assert any("GET /portal/settings" in line and "assumed" in line and line.endswith("available")
                for line in lines)
-    assert "loop Orders, Returns" in text.stdout and "shopify read_orders" in text.stdout
+    assert "loop Orders, Returns" in text.stdout
+    assert "shopify read_publications, read_orders" in text.stdout
     result = Workspace(tmp_path).cli("doctor", "--format", "json")
     assert result.exit_code == 0 and result.stderr.splitlines()[0] == "Target: sandbox"
     matrix = _matrix(result)
@@ -66,3 +67,13 @@ def test_refused_credential_is_named_and_exits_1_and_nothing_is_written(tmp_path
                   if line.strip().startswith(("tiktok_shop", "shopify", "pipe17"))]
         assert others and all(line.endswith("available") for line in others)
         assert sandbox.stats()["writes"] == 0
+
+
+def test_missing_shopify_scope_is_named_and_exits_1(tmp_path: Path) -> None:
+    space = Workspace(tmp_path, scenarios="acme-apparel=shopify-publications-scope-missing")
+    result = space.cli("doctor", "--merchant", "acme-apparel", "--format", "json")
+    assert result.exit_code == 1, result.output
+    rows = _matrix(result)["acme-apparel"]
+    assert rows["shopify.shop"]["result"] == "missing scope"
+    assert rows["shopify.shop"]["scopes"] == ["read_publications"]
+    assert rows["shopify.shop_basic"]["result"] == "available"
