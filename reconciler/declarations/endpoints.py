@@ -44,7 +44,8 @@ CONTRACTS: tuple[Contract, ...] = (
     Contract(
         "pipe17.integrations", "pipe17", ASSUMED,
         "the /integrations resource is listed publicly, but no public evidence for its "
-        "connector names, status or `settings` shape (entity directions, options)",
+        "connector names, status or `settings` shape (entity directions, options), nor for "
+        "an endpoint naming the key's org",
         read="pipe17.integrations.read",
         shape={"type": "object", "required": ["integrations"],
                "properties": {"integrations": {"type": "array", "items": {
@@ -107,6 +108,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("pipe17.integrations.read", "pipe17", "GET", "/integrations", "pipe17.integrations",
              "integrations with their status, flows and options", (_PLAN, _APPLY, _VERIFY, _DOCTOR),
              probe=True),
+    Endpoint("pipe17.organization", "pipe17", "GET", "/organization", "pipe17.integrations",
+             "the Shopify shop of the key's org: proves the key is this merchant's before writes",
+             (_PLAN, _APPLY, _VERIFY, _DOCTOR), probe=True),
     Endpoint("pipe17.integrations.create", "pipe17", "POST", "/integrations", "pipe17.integrations",
              "create an integration by connector name", (_APPLY,)),
     Endpoint("pipe17.integrations.write", "pipe17", "PUT", "/integrations/{id}", "pipe17.integrations",
@@ -117,7 +121,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              "refunds Pipe17 holds (where TikTok's returns cannot be read)", (_VERIFY, _DOCTOR),
              probe=True),
     Endpoint("loop.portal_settings.read", "loop", "GET", "/portal/settings", "loop.portal_settings",
-             "the portal's order lookup and instructions", (_PLAN, _APPLY, _VERIFY, _DOCTOR), probe=True),
+             "the portal's order lookup and instructions, and the shop the key serves", (_PLAN, _APPLY, _VERIFY, _DOCTOR), probe=True),
     Endpoint("loop.portal_settings.write", "loop", "PATCH", "/portal/settings", "loop.portal_settings",
              "write one portal setting", (_APPLY,)),
     Endpoint("loop.order_link", "loop", "POST", "/order/link", "loop.order_link",

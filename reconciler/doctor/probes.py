@@ -109,6 +109,7 @@ async def probe_merchant(desired: DesiredState, clients: Mapping[str, ServiceCli
         "shopify.shop_basic": (lambda: shopify.graphql(SHOP_BASIC_QUERY), None),
         "shopify.orders": (lambda: shopify.graphql(ORDERS_QUERY, {"first": 1}), None),
         "pipe17.integrations.read": (lambda: pipe17_page("/integrations", "integrations"), None),
+        "pipe17.organization": (lambda: pipe17.request("GET", "/organization"), None),
         "pipe17.refunds": (lambda: pipe17_page("/refunds", "refunds"), None),
         "loop.portal_settings.read": (lambda: loop.request("GET", "/portal/settings"), None),
         "loop.order_link": (lambda: loop.request("POST", "/order/link", json={}), _refused_request),

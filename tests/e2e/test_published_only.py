@@ -16,7 +16,7 @@ from reconciler import declarations
 from tests.e2e.conftest import serving, start_sandbox, write_fleet
 
 FLEET = 4
-READS_PER_MERCHANT = 5  # TikTok shops + Return Proxy, Shopify, Pipe17, Loop: one each
+READS_PER_MERCHANT = 6  # TikTok shops + Return Proxy, Shopify, Pipe17 integrations + org, Loop
 ASSUMED_CONTRACTS = {"tiktok_shop.return_proxy", "pipe17.integrations", "loop.portal_settings"}
 
 

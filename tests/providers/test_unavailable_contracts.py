@@ -47,8 +47,10 @@ async def test_loop_answer_outside_the_assumed_shape_is_unavailable(fake, make_m
 
 
 async def test_loop_in_shape_is_proven(fake, make_merchant, make_target):
-    fake.on("GET", PORTAL, {"order_lookup": "ZIP", "instructions": "x", "portal_domain": "p"})
-    snapshot = await _read(fake, make_target(), make_merchant(), "loop")
+    m = make_merchant()
+    fake.on("GET", PORTAL, {"order_lookup": "ZIP", "instructions": "x", "portal_domain": "p",
+                            "shop_domain": m.shopify_shop})
+    snapshot = await _read(fake, make_target(), m, "loop")
     assert snapshot.unavailable == () and snapshot.proven == ("loop.portal_settings",)
     assert snapshot.settings["loop.portal.order_lookup"] == "zip"
 
