@@ -1,4 +1,4 @@
-"""Command line: `reconciler validate | plan | apply | export | verify | secrets set |
+"""Command line: `reconciler validate | plan | apply | export | verify | doctor | secrets set |
 connect tiktok | sandbox serve`.
 
 Only this layer prints. Every command's first output line names the target.
@@ -246,6 +246,27 @@ def verify(ctx, include, exclude, shard, fmt, parallelism, workers, merchants_di
     guarded(body)
 
 
+@cli.command()
+@selection_options
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--parallelism", type=click.IntRange(1, 512), default=10, show_default=True)
+@global_options
+@click.pass_context
+def doctor(ctx, include, exclude, shard, fmt, parallelism, merchants_dir, target_spec) -> None:
+    """Probe every endpoint the product uses, read-only: available, unavailable, refused."""
+    from reconciler.commands.common import load_selection
+    from reconciler.commands.doctor import run_doctor
+
+    c = make_context(ctx, merchants_dir, target_spec)
+
+    def body() -> int:
+        target = c.target()
+        selection = load_selection(c.merchants_dir, include, exclude, shard)
+        return run_doctor(target, selection, c.merchants_dir, fmt=fmt, parallelism=parallelism)
+
+    guarded(body)
+
+
 @cli.command("plan-merge")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="json")
@@ -322,17 +343,26 @@ def sandbox() -> None:
               help="Persist the emulator's state in this file.")
 @click.option("--scenario", "scenarios", multiple=True, metavar="SLUG=NAME",
               help="Seed a merchant with a broken or unusual scenario.")
+@click.option("--published-only", is_flag=True,
+              help="Answer every assumed endpoint as the real service answers an unknown path "
+                   "(also RECONCILER_SANDBOX_MODE=published-only).")
 @global_options
 @click.pass_context
-def sandbox_serve(ctx, host, port, state_file, scenarios, merchants_dir, target_spec) -> None:
+def sandbox_serve(ctx, host, port, state_file, scenarios, published_only, merchants_dir,
+                  target_spec) -> None:
     """Serve the sandbox over HTTP on loopback."""
     from reconciler.commands.common import CommandError
     from reconciler.config import load_merchants
     from reconciler.sandbox import load_scenarios, serve
+    from reconciler.sandbox.state import PUBLISHED_ONLY, mode_from_env
 
     c = make_context(ctx, merchants_dir, target_spec)
 
     def body() -> int:
+        try:
+            mode = PUBLISHED_ONLY if published_only else mode_from_env()
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
         # Secret files are not required: a merchant being onboarded (its TikTok tokens
         # not stored yet) is seeded too, so `connect tiktok` can authorize its shop.
         result = load_merchants(c.merchants_dir, secret_files=False)
@@ -340,11 +370,11 @@ def sandbox_serve(ctx, host, port, state_file, scenarios, merchants_dir, target_
             click.echo(problem.format(), err=True)
         if result.problems:
             raise CommandError("fix the merchant files before seeding the sandbox")
-        click.echo(f"Target: http://{host}:{port} (sandbox serving {len(result.merchants)} merchants)",
-                   err=True)
+        click.echo(f"Target: http://{host}:{port} (sandbox serving {len(result.merchants)} merchants, "
+                   f"{mode})", err=True)
         try:
             serve(host, port, state_file, result.merchants,
-                  load_scenarios(c.merchants_dir, list(scenarios)))
+                  load_scenarios(c.merchants_dir, list(scenarios)), mode)
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         return 0

@@ -154,6 +154,23 @@ class DesiredState:
 
 
 @dataclass(frozen=True)
+class Unavailable:
+    """An assumed contract the service did not speak in this run, and why.
+
+    `endpoint` is the call that showed it ("GET /portal/settings"); `reason`
+    is what the service answered (no such endpoint, or an answer outside the
+    contract's shape), redacted.
+    """
+
+    contract: str
+    endpoint: str
+    reason: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"contract": self.contract, "endpoint": self.endpoint, "reason": self.reason}
+
+
+@dataclass(frozen=True)
 class ServiceSnapshot:
     """What one provider read from one service for one merchant.
 
@@ -163,11 +180,15 @@ class ServiceSnapshot:
     `tiktok_shop.authorized` (bool), `tiktok_shop.return_proxy.installed`
     (bool), `pipe17.integration.<name>.status` ("connected", "disconnected",
     ...), `shopify.access_scopes` (tuple of handles).
+    `proven`: the contracts read in this run with the expected shape (the only
+    ones apply may write through); `unavailable`: assumed contracts that were not.
     """
 
     service: str
     settings: Mapping[str, Any]
     facts: Mapping[str, Any]
+    proven: tuple[str, ...] = ()
+    unavailable: tuple[Unavailable, ...] = ()
 
 
 @dataclass(frozen=True)

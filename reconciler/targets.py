@@ -44,6 +44,16 @@ class TargetError(Exception):
     pass
 
 
+def _check_sandbox_mode() -> None:
+    """An unknown RECONCILER_SANDBOX_MODE is a clean error before anything runs."""
+    from reconciler.sandbox.state import mode_from_env
+
+    try:
+        mode_from_env()
+    except ValueError as exc:
+        raise TargetError(str(exc)) from None
+
+
 def is_loopback(host: str) -> bool:
     """Only a literal loopback address (or `localhost`): never a DNS name that merely looks like one."""
     if host == "localhost":
@@ -73,6 +83,7 @@ def resolve_target(spec: str | None, *, state_dir: Path | None = None) -> Target
     spec = spec or os.environ.get("RECONCILER_TARGET") or "sandbox"
     state = state_dir or Path(os.environ.get("RECONCILER_STATE_DIR", ".reconciler"))
     if spec == "sandbox":
+        _check_sandbox_mode()
         return Target("sandbox", sandbox_endpoints("http://sandbox.local"), True, True, state)
     if spec == "live":
         return Target("live", dict(LIVE_ENDPOINTS), False, False, state)

@@ -34,3 +34,26 @@ step "reconciler verify --exclude cosmo-kids   # end-to-end checks on the live (
 expect 0 $R verify --exclude cosmo-kids
 
 printf '\nDemo complete. Sandbox state: %s\n' "$RECONCILER_STATE_DIR"
+
+# -- Published-only: the services as their public record describes them ------------------------
+# Every assumed endpoint answers as an unknown path (docs/sandbox.md, "Published-only mode"):
+# what no published API can set becomes a manual action, and verify proves the outcome.
+export RECONCILER_STATE_DIR=".reconciler/demo-published-only"
+export RECONCILER_SANDBOX_MODE=published-only
+rm -rf "$RECONCILER_STATE_DIR"
+P=(--target sandbox --merchant bright-basics)
+
+step "reconciler doctor   # published-only: assumed endpoints unavailable, published ones available"
+expect 0 $R doctor "${P[@]}"
+
+step "reconciler plan --detailed-exitcode   # manual actions with exact instructions; changes held back, nobody errored"
+expect 2 $R plan --detailed-exitcode "${P[@]}"
+
+step "reconciler apply --auto-approve   # writes what it can; nothing is sent to an unavailable endpoint"
+expect 0 $R apply --auto-approve "${P[@]}"
+
+step "a person does the manual actions (sandbox: scenario set-up-by-hand); reconciler verify proves them"
+export RECONCILER_SANDBOX_SCENARIOS="bright-basics=set-up-by-hand"
+expect 0 $R verify "${P[@]}"
+
+printf '\nPublished-only demo complete. Sandbox state: %s\n' "$RECONCILER_STATE_DIR"

@@ -133,10 +133,13 @@ async def _export_all(target: Target, filed: list[DesiredState], merchants_dir: 
         async def one(subject: Subject) -> tuple[str, Built | str]:
             async with semaphore:
                 try:
-                    settings, facts = merge_snapshots(await read_live(pool.providers(subject.reader)))
+                    snapshots = await read_live(pool.providers(subject.reader))
+                    settings, facts = merge_snapshots(snapshots)
+                    unavailable = {u.contract: f"{u.endpoint}: {u.reason}"
+                                   for snapshot in snapshots.values() for u in snapshot.unavailable}
                     return subject.slug, build(subject.slug, subject.identity, settings, facts,
                                                merchants_dir, h5_comment=subject.h5_comment,
-                                               header=subject.header)
+                                               header=subject.header, unavailable=unavailable)
                 except Exception as exc:  # one merchant's failure is reported, never a traceback
                     return subject.slug, error_text(exc) + subject.read_hint
 

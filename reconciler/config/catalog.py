@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from reconciler.declarations import LOOP_INSTRUCTIONS_MAX
+
 
 class RuleInfo(NamedTuple):
     title: str
@@ -80,6 +82,7 @@ RULES: dict[str, RuleInfo] = {
     "R017": RuleInfo("Loop order lookup must be by zip code", "set loop.order_lookup: zip; TikTok gives no buyer email"),
     "R018": RuleInfo("portal instructions must mention the TikTok order number", "say that TikTok buyers enter their TikTok Shop order number"),
     "R019": RuleInfo("portal instructions must mention the zip code", "say that TikTok buyers enter the zip code of their shipping address, not their email"),
+    "R035": RuleInfo("rendered portal instructions are too long", f"shorten loop.instructions (or the values it renders) to at most {LOOP_INSTRUCTIONS_MAX:,} characters"),
     # TikTok Shop
     "R020": RuleInfo("return portal partner must be Loop (Pipe17)", "set tiktok_shop.return_proxy.partner: loop_pipe17"),
     "R021": RuleInfo("TikTok's own Shopify connector must not be used", "set tiktok_shop.shopify_connector: disabled; Pipe17 writes TikTok orders into Shopify"),

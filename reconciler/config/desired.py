@@ -15,9 +15,8 @@ from typing import Any
 from reconciler.config.problems import Pos
 from reconciler.config.rules import get
 from reconciler.config.yamldoc import DocPath, Located
+from reconciler.declarations import BY_ADDRESS, SETTINGS
 from reconciler.model import (
-    FLOW_ENTITIES,
-    PIPE17_INTEGRATIONS,
     Credentials,
     DesiredState,
     H5Redirect,
@@ -27,27 +26,12 @@ from reconciler.model import (
 from reconciler.secrets import parse_ref
 
 PRESENT = "present"
-_INTEGRATIONS: DocPath = ("pipe17", "integrations")
-_OPTIONS: dict[str, tuple[str, ...]] = {
-    "tiktok_shop": ("push_refunds_to_tiktok",),
-    "shopify": ("order_sync_mode",),
-    "loop": (),
-}
 
 
 def address_paths(data: dict[str, Any]) -> Iterator[tuple[str, DocPath]]:
     """Every managed address with the document path of its value (declared or not)."""
-    yield "tiktok_shop.return_proxy.partner", ("tiktok_shop", "return_proxy", "partner")
-    yield "tiktok_shop.return_proxy.return_url", ("tiktok_shop", "return_proxy", "return_url")
-    for name in PIPE17_INTEGRATIONS:
-        base = (*_INTEGRATIONS, name)
-        yield f"pipe17.integration.{name}", base
-        for entity in FLOW_ENTITIES:
-            yield f"pipe17.integration.{name}.flows.{entity}", (*base, "flows", entity)
-        for option in _OPTIONS[name]:
-            yield f"pipe17.integration.{name}.options.{option}", (*base, option)
-    yield "loop.portal.order_lookup", ("loop", "order_lookup")
-    yield "loop.portal.instructions", ("loop", "instructions")
+    for setting in SETTINGS:
+        yield setting.address, setting.path
 
 
 def build_desired(doc: Located, file: str, slug: str, root: str = "") -> DesiredState:
@@ -57,7 +41,7 @@ def build_desired(doc: Located, file: str, slug: str, root: str = "") -> Desired
         value = get(data, path)
         if value is None:
             continue  # unmanaged
-        settings[address] = PRESENT if path[:-1] == _INTEGRATIONS else value
+        settings[address] = PRESENT if BY_ADDRESS[address].kind == "presence" else value
     h5 = data["tiktok_shop"]["h5_redirect"]
     document = frozen(data)
     return DesiredState(

@@ -16,6 +16,7 @@ from reconciler.config.problems import Pos, Problem
 from reconciler.config.returnurl import check_return_url
 from reconciler.config.schema import CREDENTIAL_FIELDS
 from reconciler.config.yamldoc import DocPath, Located
+from reconciler.declarations import LOOP_INSTRUCTIONS_MAX
 from reconciler.model import PIPE17_INTEGRATIONS
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -115,6 +116,10 @@ def _loop_portal(data: dict[str, Any], slug: str) -> Iterator[Finding]:
                       "so buyers must look up by order number and zip code")
     text = get(data, ("loop", "instructions"))
     if isinstance(text, str):
+        if len(text) > LOOP_INSTRUCTIONS_MAX:  # the schema bounds the template, this the text
+            yield Finding("R035", ("loop", "instructions"),
+                          f"rendered instructions are {len(text):,} characters; the portal takes "
+                          f"at most {LOOP_INSTRUCTIONS_MAX:,}")
         if not (_MENTIONS_TIKTOK.search(text) and _MENTIONS_ORDER_NUMBER.search(text)):
             yield Finding("R018", ("loop", "instructions"),
                           "instructions do not tell TikTok buyers to enter their TikTok order number")

@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from reconciler import declarations
 from reconciler.engine.fleet import bounded_map
 from reconciler.engine.journal import Journal
 from reconciler.engine.plan import MerchantPlan, ProviderSource, error_text
@@ -50,6 +51,14 @@ class MerchantReport:
         }
 
 
+def _unproven(change: Change, plan: MerchantPlan) -> str | None:
+    """Writes go only through contracts whose read succeeded, with the expected shape, in this run."""
+    contract = declarations.contract_of(change.address)
+    if contract is None or contract.id in plan.proven:
+        return None
+    return f"not sent: contract {contract.id} was not read with its expected shape in this run"
+
+
 def _skip_reason(change: Change, allow_destructive: bool) -> str | None:
     if change.blocked_by is None:
         return None
@@ -64,7 +73,7 @@ async def apply_merchant(plan: MerchantPlan, desired: DesiredState,
     report = MerchantReport(plan.slug)
     stopped: str | None = None
     for change in plan.changes:
-        reason = _skip_reason(change, allow_destructive)
+        reason = _skip_reason(change, allow_destructive) or _unproven(change, plan)
         if reason or stopped:
             report.outcomes.append(Outcome(change, SKIPPED, reason or stopped))
             continue

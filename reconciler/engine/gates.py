@@ -11,8 +11,8 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
+from reconciler import declarations
 from reconciler.model import (
     PIPE17_INTEGRATIONS,
     RETURN_PROXY_AUTHORIZE_URL,
@@ -28,19 +28,20 @@ DESTRUCTIVE = "destructive"
 _INTEGRATION_LABEL = {"tiktok_shop": "TikTok Shop", "shopify": "Shopify", "loop": "Loop Returns"}
 
 
-def manual_actions(desired: DesiredState, facts: Mapping[str, Any]) -> list[ManualAction]:
-    """Everything a person must do before the dependent changes can be applied."""
+def manual_actions(desired: DesiredState, facts: Mapping[str, Any], *,
+                   unavailable: frozenset[str] = frozenset()) -> list[ManualAction]:
+    """Everything a person must do before the dependent changes can be applied.
+
+    `unavailable`: contracts not read in this run; what they would have shown
+    is unknown, so no step is asked for on their account (engine/unavailable.py
+    lists their settings instead).
+    """
     actions: list[ManualAction] = []
     if not desired.h5_redirect.approved:
+        h5 = declarations.BY_ATTESTATION["tiktok_shop.h5_redirect"]  # no API: the file attests it
         actions.append(ManualAction(
-            id="tiktok_shop.h5_redirect",
-            title="Get the H5 Redirect feature approved",
-            instructions=(
-                "Ask the merchant's TikTok Shop Account Manager to request an exception to the "
-                "platform return process and approval of the H5 Redirect feature for shop "
-                f"{desired.tiktok_shop_id}. When approved, set tiktok_shop.h5_redirect.approved: true "
-                f"and record the evidence (who approved, ticket, date) in {desired.source}."
-            ),
+            id=h5.id, title=h5.title,
+            instructions=h5.instructions.format(shop_id=desired.tiktok_shop_id, source=desired.source),
         ))
     if facts.get("tiktok_shop.authorized") is False:
         actions.append(ManualAction(
@@ -65,7 +66,7 @@ def manual_actions(desired: DesiredState, facts: Mapping[str, Any]) -> list[Manu
         ))
     actions.extend(_sales_channel_actions(desired, facts))
     for name in PIPE17_INTEGRATIONS:
-        if f"pipe17.integration.{name}" not in desired.settings:
+        if "pipe17.integrations" in unavailable or f"pipe17.integration.{name}" not in desired.settings:
             continue
         status = facts.get(f"pipe17.integration.{name}.status")
         if status != "connected":
@@ -126,51 +127,25 @@ def _declared_disabled(desired: DesiredState) -> bool:
 
 
 def held_by(address: str, manual_ids: set[str]) -> str | None:
-    """The manual action that holds back a change at `address`, if any."""
-    if address.startswith("tiktok_shop."):
-        for gate in ("tiktok_shop.authorization", "tiktok_shop.h5_redirect",
-                     "tiktok_shop.return_proxy_app"):
-            if gate in manual_ids:
-                return gate
-    if address.startswith("pipe17.integration."):
-        parts = address.split(".")
-        if len(parts) > 3:
-            gate = f"pipe17.integration.{parts[2]}.connect"
-            if gate in manual_ids:
-                return gate
-        if (address == "pipe17.integration.shopify.flows.orders"
-                and "tiktok_shop.shopify_connector" in manual_ids):
-            return "tiktok_shop.shopify_connector"
-    return None
+    """The manual action that holds back a change at `address`, if any.
 
-
-# Apply order. Pipe17 integrations exist before their settings; Shopify is
-# ready to receive fulfilment-mode orders before TikTok orders are pulled;
-# Loop looks up by zip and says so before TikTok sends buyers to the portal.
-_ORDER: tuple[str, ...] = (
-    "pipe17.integration.shopify",
-    "pipe17.integration.tiktok_shop",
-    "pipe17.integration.loop",
-    "pipe17.integration.shopify.options.",
-    "pipe17.integration.shopify.flows.",
-    "pipe17.integration.tiktok_shop.flows.",
-    "pipe17.integration.tiktok_shop.options.",
-    "pipe17.integration.loop.flows.",
-    "loop.portal.order_lookup",
-    "loop.portal.instructions",
-    "tiktok_shop.return_proxy.partner",
-    "tiktok_shop.return_proxy.return_url",
-)
+    A contract that could not be used holds back all of its settings;
+    otherwise the declaration's gates, in order, first one present wins.
+    """
+    setting = declarations.BY_ADDRESS.get(address)
+    if setting is None:
+        return None
+    unavailable = declarations.manual_action_id(setting.contract)
+    if unavailable in manual_ids:
+        return unavailable
+    return next((gate for gate in setting.held_by if gate in manual_ids), None)
 
 
 @functools.lru_cache(maxsize=4096)  # a fixed vocabulary of addresses, sorted for every merchant
 def order_key(address: str, action: Action) -> tuple[int, int, str]:
     """Sort key: deletes last, in reverse dependency order; the rest by dependency."""
-    rank = len(_ORDER)
-    for index, prefix in enumerate(_ORDER):
-        if address == prefix or (prefix.endswith(".") and address.startswith(prefix)):
-            rank = index
-            break
+    setting = declarations.BY_ADDRESS.get(address)
+    rank = setting.order if setting else declarations.UNRANKED
     if action is Action.DELETE:
         return (1, -rank, address)
     return (0, rank, address)
@@ -183,20 +158,5 @@ def is_destructive(address: str, action: Action, before: Any, after: Any,
         return True
     if before is None:
         return False
-    if ".flows." in address:
-        return before != "off" and after != before
-    if address.endswith(".options.push_refunds_to_tiktok"):
-        return before is True and after is not True
-    if address.endswith(".options.order_sync_mode"):
-        # Changing the mode of a pipeline that already pushes orders to Shopify.
-        return live.get("pipe17.integration.shopify.flows.orders", "off") != "off"
-    if address == "tiktok_shop.return_proxy.return_url":
-        return _host(before) != _host(after)
-    return address == "tiktok_shop.return_proxy.partner"
-
-
-def _host(url: Any) -> str | None:
-    try:
-        return urlsplit(str(url)).hostname
-    except ValueError:
-        return None
+    setting = declarations.BY_ADDRESS.get(address)
+    return setting is not None and setting.destructive(before, after, live)

@@ -14,7 +14,8 @@ from typing import Any, Protocol
 
 from reconciler.engine import diff, gates
 from reconciler.engine.fleet import bounded_map
-from reconciler.model import Change, DesiredState, ManualAction, ServiceSnapshot
+from reconciler.engine.unavailable import unavailable_actions
+from reconciler.model import Change, DesiredState, ManualAction, ServiceSnapshot, Unavailable
 from reconciler.providers.base import Provider
 from reconciler.secrets import redactor
 
@@ -32,6 +33,9 @@ class MerchantPlan:
     manual_actions: tuple[ManualAction, ...] = ()
     error: str | None = None
     live: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    unavailable: tuple[Unavailable, ...] = ()
+    # Contracts read in this run with the expected shape: apply writes through these only.
+    proven: frozenset[str] = field(default_factory=frozenset, compare=False, repr=False)
 
     @property
     def status(self) -> str:
@@ -47,6 +51,7 @@ class MerchantPlan:
                 {"id": a.id, "title": a.title, "instructions": a.instructions, "link": a.link}
                 for a in self.manual_actions
             ],
+            "unavailable": [u.to_json() for u in self.unavailable],
         }
 
 
@@ -84,10 +89,14 @@ def merge_snapshots(snapshots: Mapping[str, ServiceSnapshot]) -> tuple[dict, dic
 
 
 def plan_merchant_from_live(desired: DesiredState, settings: Mapping[str, Any],
-                            facts: Mapping[str, Any]) -> MerchantPlan:
-    manual = gates.manual_actions(desired, facts)
+                            facts: Mapping[str, Any], unavailable: tuple[Unavailable, ...] = (),
+                            proven: frozenset[str] = frozenset()) -> MerchantPlan:
+    gone = frozenset(u.contract for u in unavailable)
+    manual = [*unavailable_actions(desired, unavailable),
+              *gates.manual_actions(desired, facts, unavailable=gone)]
     changes = diff.diff(desired, settings, manual)
-    return MerchantPlan(desired.slug, tuple(changes), tuple(manual), live=dict(settings))
+    return MerchantPlan(desired.slug, tuple(changes), tuple(manual), live=dict(settings),
+                        unavailable=unavailable, proven=proven)
 
 
 async def plan_merchant(desired: DesiredState, source: ProviderSource) -> MerchantPlan:
@@ -97,7 +106,9 @@ async def plan_merchant(desired: DesiredState, source: ProviderSource) -> Mercha
         log.debug("reading %s failed", desired.slug, exc_info=True)
         return MerchantPlan(desired.slug, error=error_text(exc))
     settings, facts = merge_snapshots(snapshots)
-    return plan_merchant_from_live(desired, settings, facts)
+    unavailable = tuple(u for s in snapshots.values() for u in s.unavailable)
+    proven = frozenset(c for s in snapshots.values() for c in s.proven)
+    return plan_merchant_from_live(desired, settings, facts, unavailable, proven)
 
 
 async def plan_fleet(merchants: list[DesiredState], source: ProviderSource, *,

@@ -20,6 +20,7 @@ from typing import Any
 
 from reconciler.config import Problem, load_merchant
 from reconciler.config.desired import address_paths
+from reconciler.declarations import BY_ADDRESS
 from reconciler.engine import diff
 from reconciler.export.yamlout import DocPath, dump
 from reconciler.model import DesiredState
@@ -81,12 +82,14 @@ def load_candidate(doc: Mapping[str, Any], slug: str, merchants_dir: Path) -> tu
 
 
 def build(slug: str, identity: dict[str, Any], live: Mapping[str, Any], facts: Mapping[str, Any],
-          merchants_dir: Path, *, h5_comment: list[str], header: list[str]) -> Built:
+          merchants_dir: Path, *, h5_comment: list[str], header: list[str],
+          unavailable: Mapping[str, str] | None = None) -> Built:
+    """`unavailable`: assumed contract -> why it could not be read (its settings are unknown)."""
     baseline, problems = load_candidate(identity, slug, merchants_dir)
     if baseline is None:
         raise ExportError(f"{slug}: the merchant's ids do not validate: " + _describe(problems))
     notes: list[str] = []
-    overrides = _differences(baseline.settings, live, notes)
+    overrides = _differences(baseline.settings, live, notes, unavailable or {})
     accepted = _screen(identity, overrides, slug, merchants_dir, live, notes)
     _connector_note(facts, notes)
     final = with_values(identity, accepted)
@@ -103,11 +106,17 @@ def build(slug: str, identity: dict[str, Any], live: Mapping[str, Any], facts: M
     return Built(dump(final, header=lines, comments=comments), notes)
 
 
-def _differences(profile: Mapping[str, Any], live: Mapping[str, Any], notes: list[str]) -> dict[DocPath, Any]:
+def _differences(profile: Mapping[str, Any], live: Mapping[str, Any], notes: list[str],
+                 unavailable: Mapping[str, str]) -> dict[DocPath, Any]:
     """Document values for live settings that differ from the profile's (rendered) value."""
     overrides: dict[DocPath, Any] = {}
     for address, path in address_paths({}):
         want, have = profile.get(address), live.get(address)
+        contract = BY_ADDRESS[address].contract
+        if want is not None and contract in unavailable:
+            notes.append(f"{address}: cannot be read (contract {contract} is not available: "
+                         f"{unavailable[contract]}); the profile's value applies, set by hand")
+            continue
         if want is None or same(address, want, have):
             continue  # unmanaged by the profile, or the profile already says it
         service = _SERVICE_NAMES.get(address.split(".", 1)[0], address)

@@ -125,3 +125,17 @@ class OwnershipError(ServiceError):
 
 class ReadOnlyViolation(ServiceError):
     pass
+
+
+# TikTok's "invalid path" (an unknown endpoint, answered with HTTP 404).
+TIKTOK_INVALID_PATH = "36009009"
+
+
+def endpoint_missing(exc: ServiceError) -> bool:
+    """The service says there is no such endpoint: HTTP 404 or 405, or TikTok's 36009009.
+
+    The one classification the engine uses to tell "this assumed contract is
+    not what the service speaks" from a failure (auth, 5xx, timeouts stay errors).
+    """
+    return (isinstance(exc, NotFoundError) or exc.status in (404, 405)
+            or exc.code == TIKTOK_INVALID_PATH)

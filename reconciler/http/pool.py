@@ -136,36 +136,43 @@ class ClientPool:
         }
 
     def tiktok_shop(self, merchant: DesiredState, bound: Bound | None = None) -> TikTokShopProvider:
-        secrets, keys = bound or self._bind(merchant)
-        base = self.target.endpoints["tiktok_shop"]
-        refresh = merchant.credentials.tiktok_refresh_token
-        token = secrets["tiktok_access_token"] if refresh is None else self.token_session(merchant, secrets)
-        auth = TikTokAuth(
-            secrets["tiktok_app_key"],
-            secrets["tiktok_app_secret"],
-            token,
-            base_path=self._path_of(base),
-        )
-        client = self._client("tiktok_shop", merchant, auth, keys["tiktok_shop"], base)
-        return TikTokShopProvider(client, merchant, self.cache, keys["tiktok_cache"])
+        bound = bound or self._bind(merchant)
+        client = self.client("tiktok_shop", merchant, bound)
+        return TikTokShopProvider(client, merchant, self.cache, bound.keys["tiktok_cache"])
 
     def pipe17(self, merchant: DesiredState, bound: Bound | None = None) -> Pipe17Provider:
-        secrets, keys = bound or self._bind(merchant)
-        auth = pipe17_auth(secrets["pipe17_api_key"])
-        base = self.target.endpoints["pipe17"]
-        return Pipe17Provider(self._client("pipe17", merchant, auth, keys["pipe17"], base), merchant)
+        return Pipe17Provider(self.client("pipe17", merchant, bound), merchant)
 
     def shopify(self, merchant: DesiredState, bound: Bound | None = None) -> ShopifyProvider:
-        secrets, keys = bound or self._bind(merchant)
-        auth = shopify_auth(secrets["shopify_access_token"])
-        base = self._shopify_base.fill(merchant.shopify_shop)
-        return ShopifyProvider(self._client("shopify", merchant, auth, keys["shopify"], base), merchant)
+        return ShopifyProvider(self.client("shopify", merchant, bound), merchant)
 
     def loop(self, merchant: DesiredState, bound: Bound | None = None) -> LoopProvider:
+        return LoopProvider(self.client("loop", merchant, bound), merchant)
+
+    def client(self, service: str, merchant: DesiredState, bound: Bound | None = None) -> ServiceClient:
+        """`merchant`'s client for one service (what its provider talks through; doctor probes with it)."""
         secrets, keys = bound or self._bind(merchant)
-        auth = loop_auth(secrets["loop_api_key"])
-        base = self.target.endpoints["loop"]
-        return LoopProvider(self._client("loop", merchant, auth, keys["loop"], base), merchant)
+        if service == "tiktok_shop":
+            base = self.target.endpoints["tiktok_shop"]
+            refresh = merchant.credentials.tiktok_refresh_token
+            token = (secrets["tiktok_access_token"] if refresh is None
+                     else self.token_session(merchant, secrets))
+            auth: httpx.Auth = TikTokAuth(
+                secrets["tiktok_app_key"],
+                secrets["tiktok_app_secret"],
+                token,
+                base_path=self._path_of(base),
+            )
+            return self._client(service, merchant, auth, keys["tiktok_shop"], base)
+        if service == "pipe17":
+            auth, base = pipe17_auth(secrets["pipe17_api_key"]), self.target.endpoints["pipe17"]
+            return self._client(service, merchant, auth, keys["pipe17"], base)
+        if service == "shopify":
+            auth = shopify_auth(secrets["shopify_access_token"])
+            return self._client(service, merchant, auth, keys["shopify"],
+                                self._shopify_base.fill(merchant.shopify_shop))
+        auth, base = loop_auth(secrets["loop_api_key"]), self.target.endpoints["loop"]
+        return self._client("loop", merchant, auth, keys["loop"], base)
 
     def token_session(self, merchant: DesiredState, secrets: dict[str, str] | None = None
                       ) -> TokenSession:

@@ -57,9 +57,11 @@ def render_merchant(entry: dict[str, Any], color: bool) -> list[str]:
     if entry["status"] == "error":
         return [f"{slug}: " + _style(f"error: {entry['error']}", color, fg="red")]
     changes, manual = entry["changes"], entry["manual_actions"]
+    unavailable = [_style(f"  ? unavailable {u['contract']}: {u['endpoint']}: {u['reason']}", color,
+                          fg="yellow") for u in entry.get("unavailable") or []]
     if not changes and not manual:
-        return [f"{slug}: no changes"]
-    lines = [f"{slug}: {len(changes)} to change, {len(manual)} manual action(s)"]
+        return [f"{slug}: no changes", *unavailable]
+    lines = [f"{slug}: {len(changes)} to change, {len(manual)} manual action(s)", *unavailable]
     for change in changes:
         lines.append(render_change(change, color))
         lines += text_diff(change["before"], change["after"])

@@ -6,14 +6,26 @@ applies one `Change` at a time (one change = one write, so the journal and a
 partial report are exact). The engine owns the workflow; providers only talk
 to their service through the client they are given. A provider built for a
 plan receives a read-only client and so cannot write.
+
+Reads of an `assumed` contract go through `read_assumed`, the one place that
+turns "no such endpoint" or an answer outside the declared shape into an
+`Unavailable` instead of an error (DESIGN.md section 3, graceful on what is
+not published).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
+from functools import cache
 from typing import Any, ClassVar
 
-from reconciler.model import Change, DesiredState, ServiceSnapshot
+import jsonschema
+
+from reconciler import declarations
+from reconciler.declarations import ContractStatus
+from reconciler.http.errors import ServiceError, endpoint_missing
+from reconciler.model import Change, DesiredState, ServiceSnapshot, Unavailable
 
 
 class Provider(ABC):
@@ -26,9 +38,9 @@ class Provider(ABC):
         `read()` returns live values in this form already; the engine applies
         it to desired values before diffing, so differences that are only API
         normalization (case, trailing whitespace) never show as changes.
-        The one place per provider that knows its service's quirks.
+        The declaration of each setting says which form (reconciler.declarations).
         """
-        return value
+        return declarations.normalized(address, value)
 
     @abstractmethod
     async def read(self) -> ServiceSnapshot:
@@ -37,3 +49,46 @@ class Provider(ABC):
     @abstractmethod
     async def apply(self, change: Change, desired: DesiredState) -> None:
         """Make one change. Idempotent: re-sending an applied change is harmless."""
+
+    async def read_assumed(self, contract_id: str,
+                           call: Callable[[], Awaitable[Any]]) -> tuple[Any, Unavailable | None]:
+        """(payload, None), or (None, why) when the service does not speak this assumed contract.
+
+        Only a "no such endpoint" answer or a payload outside the contract's
+        shape degrades; any other failure is raised as it would be for a
+        published contract.
+        """
+        contract = declarations.BY_CONTRACT_ID[contract_id]
+        assert contract.status is ContractStatus.ASSUMED and contract.read is not None
+        endpoint = declarations.BY_ENDPOINT_ID[contract.read]
+        try:
+            payload = await call()
+        except ServiceError as exc:
+            if not endpoint_missing(exc):
+                raise
+            return None, Unavailable(contract_id, endpoint.call, answer_of(exc))
+        problem = shape_problem(contract_id, payload)
+        if problem is not None:
+            return None, Unavailable(contract_id, endpoint.call,
+                                     f"the answer is not the assumed contract's shape: {problem}")
+        return payload, None
+
+
+def answer_of(exc: ServiceError) -> str:
+    """What the service answered ("HTTP 404, Not found."), without the call it answered."""
+    return exc.detail.partition(" failed: ")[2] or exc.detail
+
+
+@cache
+def _validator(contract_id: str) -> jsonschema.protocols.Validator:
+    shape = declarations.BY_CONTRACT_ID[contract_id].shape or {}
+    return jsonschema.Draft202012Validator(dict(shape))
+
+
+def shape_problem(contract_id: str, payload: Any) -> str | None:
+    """Why `payload` is outside the contract's declared shape, or None."""
+    error = jsonschema.exceptions.best_match(_validator(contract_id).iter_errors(payload))
+    if error is None:
+        return None
+    where = "/".join(str(p) for p in error.absolute_path)
+    return f"{where or 'the body'}: {error.message}"[:300]

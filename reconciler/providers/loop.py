@@ -2,7 +2,10 @@
 
 Wire contract: docs/providers/loop.md. Published: key header, `POST
 /order/link` (deep link), `GET /warehouse/return/list`. Assumed (no public
-API): the portal settings resource, isolated in `PORTAL_PATH` and `_FIELDS`.
+API): the portal settings resource (`PORTAL_PATH`; fields from the
+declarations of contract `loop.portal_settings`). When Loop answers that it
+has no such endpoint, the read reports the contract unavailable and the
+plan turns the settings into a manual action.
 
 A plan costs one request (`GET /portal/settings`), whose `shop_domain`
 proves the key is this merchant's (its Shopify shop); a change is one PATCH
@@ -15,20 +18,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from reconciler.declarations import normalize_text, settings_of
 from reconciler.http.client import ServiceClient
 from reconciler.http.errors import NotFoundError, ValidationError
 from reconciler.model import Action, Change, DesiredState, ServiceSnapshot
 from reconciler.providers.base import Provider
 from reconciler.providers.ownership import require_shop
 
-PORTAL_PATH = "/portal/settings"  # assumed contract
+PORTAL = "loop.portal_settings"  # assumed contract
+PORTAL_PATH = "/portal/settings"
 # Who the key is for (assumed contract): the portal settings name the Shopify shop the
 # Loop account serves (Loop is a Shopify app: one account, one shop).
 OWNER_FIELD = "shop_domain"
 LINK_PATH = "/order/link"
 RETURNS_PATH = "/warehouse/return/list"
 # address -> portal settings field on the wire (assumed contract)
-_FIELDS = {"loop.portal.order_lookup": "order_lookup", "loop.portal.instructions": "instructions"}
+_FIELDS = {s.address: s.wire for s in settings_of(PORTAL)}
+__all__ = ["LoopProvider", "LoopReturn", "normalize_text"]
 
 
 @dataclass(frozen=True)
@@ -39,16 +45,6 @@ class LoopReturn:
     refund: Any
 
 
-def normalize_text(text: str) -> str:
-    """Line endings, trailing spaces per line and trailing blank lines do not count.
-
-    Loop's editor trims them and YAML block scalars add a final newline, so
-    both sides are compared (and written) in this form.
-    """
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    return "\n".join(line.rstrip() for line in lines).strip()
-
-
 class LoopProvider(Provider):
     service = "loop"
 
@@ -56,18 +52,14 @@ class LoopProvider(Provider):
         self._client = client
         self._merchant = merchant
 
-    @classmethod
-    def normalize(cls, address: str, value: Any) -> Any:
-        if value is None:
-            return None
-        if address == "loop.portal.instructions":
-            return normalize_text(str(value))
-        if address == "loop.portal.order_lookup":
-            return str(value).strip().lower()
-        return value
-
     async def read(self) -> ServiceSnapshot:
-        portal = await self._client.request("GET", PORTAL_PATH) or {}
+        portal, unavailable = await self.read_assumed(
+            PORTAL, lambda: self._client.request("GET", PORTAL_PATH))
+        if unavailable is not None:
+            # Nothing is written to Loop then (the engine writes only through proven
+            # contracts), so the key's owner need not be proven from this answer.
+            return ServiceSnapshot(self.service, {}, {"loop.portal_domain": ""},
+                                   unavailable=(unavailable,))
         require_shop(self.service, self._merchant, portal.get(OWNER_FIELD), label="API key")
         settings = {
             address: self.normalize(address, portal[field])
@@ -75,7 +67,7 @@ class LoopProvider(Provider):
             if portal.get(field) is not None
         }
         facts = {"loop.portal_domain": str(portal.get("portal_domain") or "")}
-        return ServiceSnapshot(self.service, settings, facts)
+        return ServiceSnapshot(self.service, settings, facts, proven=(PORTAL,))
 
     async def apply(self, change: Change, desired: DesiredState) -> None:
         """PATCH one field; a delete sends null (Loop's default applies)."""

@@ -1,9 +1,12 @@
 """Pipe17: the TikTok Shop, Shopify and Loop integrations, their flows and options.
 
 Wire contract: docs/providers/pipe17.md. Published: base path, key header,
-envelope, `skip`/`count` paging, `version` on update. Assumed: the
-integration `settings` shape (entity directions and options), isolated in
-`_CONNECTORS`, `_DIRECTIONS` and `_OPTIONS` below.
+envelope, `skip`/`count` paging, `version` on update. Assumed (contract
+`pipe17.integrations`): connector names, status and the integration
+`settings` shape (entity directions and options), from the declarations
+and `_DIRECTIONS` below. When Pipe17 answers that it has no such endpoint,
+or integrations without that shape, the read reports the contract
+unavailable.
 
 A plan costs two requests, sent together: the first page of integrations
 (100) holds every integration a merchant has (one per connector), and
@@ -19,15 +22,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from reconciler.declarations import BY_ADDRESS, INTEGRATIONS, settings_of
 from reconciler.http.client import ServiceClient
 from reconciler.http.errors import (
     ConflictError,
     NetworkError,
-    NotFoundError,
     ServerError,
+    ServiceError,
     ValidationError,
+    endpoint_missing,
 )
-from reconciler.model import Action, Change, DesiredState, ServiceSnapshot
+from reconciler.model import Action, Change, DesiredState, ServiceSnapshot, Unavailable
 from reconciler.providers.base import Provider
 from reconciler.providers.ownership import require_shop
 
@@ -35,15 +40,18 @@ PAGE_SIZE = 100
 # Who the key is for (assumed contract): {"success": true, "organization": {"orgKey",
 # "name", "shopifyDomain"}}, the Shopify shop of the org the key belongs to.
 IDENTITY_PATH = "/organization"
+_NO_IDENTITY = object()  # the identity endpoint does not exist
 PRESENT = "present"
+INTEGRATIONS_CONTRACT = "pipe17.integrations"  # assumed
 # integration name (address vocabulary) <-> connectorName on the wire
-_CONNECTORS = {"tiktok_shop": "TikTok Shop", "shopify": "Shopify", "loop": "Loop Returns"}
+_CONNECTORS = dict(INTEGRATIONS)
 _NAMES = {v.lower(): k for k, v in _CONNECTORS.items()}
 # flow direction (address vocabulary) <-> entity direction on the wire, from Pipe17's side
 _DIRECTIONS = {"pull": "in", "push": "out", "off": "none"}
 _FLOWS = {v: k for k, v in _DIRECTIONS.items()}
 # option key (address vocabulary) <-> settings.options key on the wire
-_OPTIONS = {"push_refunds_to_tiktok": "pushRefundsToTikTok", "order_sync_mode": "orderSyncMode"}
+_OPTIONS = {s.address.rsplit(".", 1)[1]: str(s.wire) for s in settings_of(INTEGRATIONS_CONTRACT)
+            if ".options." in s.address}
 _OPTION_KEYS = {v: k for k, v in _OPTIONS.items()}
 
 
@@ -69,38 +77,43 @@ class Pipe17Provider(Provider):
         self._merchant = merchant
         self._known: dict[str, _Known] | None = None
 
-    @classmethod
-    def normalize(cls, address: str, value: Any) -> Any:
-        """Directions and sync modes compare case-insensitively."""
-        if isinstance(value, str) and (".flows." in address or address.endswith("order_sync_mode")):
-            return value.strip().lower()
-        return value
-
     async def read(self) -> ServiceSnapshot:
         settings: dict[str, Any] = {}
         facts: dict[str, Any] = {}
         self._known = {}
-        items, _ = await asyncio.gather(self._list_integrations(), self._check_owner())
-        for item in items:
+        (listed, unavailable), owner = await asyncio.gather(
+            self.read_assumed(INTEGRATIONS_CONTRACT, self._integrations), self._owner())
+        if unavailable is None and owner is _NO_IDENTITY:
+            # Writes need the key's owner proven; with no identity endpoint the
+            # integrations are set by hand, like any unavailable contract.
+            unavailable = Unavailable(INTEGRATIONS_CONTRACT, f"GET {IDENTITY_PATH}", (
+                "no such endpoint, so the key's owner cannot be proven and nothing is written "
+                "with it"))
+        if unavailable is not None:
+            return ServiceSnapshot(self.service, settings, facts, unavailable=(unavailable,))
+        require_shop(self.service, self._merchant, owner, label="API key")
+        for item in listed["integrations"]:
             name = _NAMES.get(str(item.get("connectorName", "")).lower())
             if name is None or name in self._known:
                 continue  # unmanaged connector, or a second instance (first one wins)
             self._remember(name, item)
             settings.update(self._settings_of(name, item))
             facts[f"pipe17.integration.{name}.status"] = str(item.get("status", "unknown"))
-        return ServiceSnapshot(self.service, settings, facts)
+        return ServiceSnapshot(self.service, settings, facts, proven=(INTEGRATIONS_CONTRACT,))
 
-    async def _check_owner(self) -> None:
+    async def _owner(self) -> object:
+        """The Shopify shop the key's org serves, or `_NO_IDENTITY` if Pipe17 has no such endpoint."""
         try:
             reply = await self._client.request("GET", IDENTITY_PATH) or {}
-        except NotFoundError:
-            reply = {}  # no identity endpoint: unproven, so refused below
+        except ServiceError as exc:
+            if endpoint_missing(exc):
+                return _NO_IDENTITY
+            raise
         org = reply.get("organization") if isinstance(reply, dict) else None
-        reported = org.get("shopifyDomain") if isinstance(org, dict) else None
-        require_shop(self.service, self._merchant, reported, label="API key")
+        return org.get("shopifyDomain") if isinstance(org, dict) else None
 
-    async def _list_integrations(self) -> list[Mapping[str, Any]]:
-        return await self._all_pages("/integrations", "integrations")
+    async def _integrations(self) -> dict[str, Any]:
+        return {"integrations": await self._all_pages("/integrations", "integrations")}
 
     async def _all_pages(self, path: str, key: str) -> list[Mapping[str, Any]]:
         """Every item of a skip/count list; one request when it fits on a page."""
@@ -115,6 +128,7 @@ class Pipe17Provider(Provider):
                 return items
 
     def _settings_of(self, name: str, item: Mapping[str, Any]) -> dict[str, Any]:
+        """The declared settings an integration record shows (anything else on the wire is not ours)."""
         prefix = f"pipe17.integration.{name}"
         found: dict[str, Any] = {prefix: PRESENT}
         wire = item.get("settings") or {}
@@ -126,7 +140,7 @@ class Pipe17Provider(Provider):
             if key in _OPTION_KEYS and value is not None:
                 option = f"{prefix}.options.{_OPTION_KEYS[key]}"
                 found[option] = self.normalize(option, value)
-        return found
+        return {address: value for address, value in found.items() if address in BY_ADDRESS}
 
     def _remember(self, name: str, item: Mapping[str, Any]) -> None:
         if self._known is not None and item.get("integrationId"):

@@ -90,7 +90,7 @@ class ShopifyProvider(Provider):
             "shopify.access_scopes": scopes,
             "shopify.tiktok_channel": _tiktok_channel(data),
         }
-        return ServiceSnapshot(self.service, {}, facts)
+        return ServiceSnapshot(self.service, {}, facts, proven=("shopify.admin_graphql",))
 
     async def _shop(self) -> Mapping[str, Any]:
         """The shop, our scopes and the sales channels: one request, two without read_publications."""

@@ -2,8 +2,10 @@
 
 Wire contract: docs/providers/tiktok_shop.md. Published: authorized shops
 (and the shop cipher), orders search, returns search. Assumed (no public
-API): the Return Proxy resource, isolated in `RETURN_PROXY_PATH` and
-`_FIELDS` below, so pointing at a real endpoint later is a change here only.
+API): the Return Proxy resource, isolated in `RETURN_PROXY_PATH` (fields
+from the declarations of contract `tiktok_shop.return_proxy`), so pointing
+at a real endpoint later is a change here only. When TikTok answers that it
+has no such path, the read reports the contract unavailable.
 
 A plan costs one request when the shop list is already cached for this run
 (`GET /authorization/202309/shops`, once per seller token) plus one Return
@@ -16,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from reconciler.declarations import settings_of
 from reconciler.http.cache import RunCache
 from reconciler.http.client import ServiceClient
 from reconciler.http.errors import OwnershipError, ValidationError
@@ -23,16 +26,14 @@ from reconciler.model import Action, Change, DesiredState, ServiceSnapshot
 from reconciler.providers.base import Provider
 
 SHOPS_PATH = "/authorization/202309/shops"
-RETURN_PROXY_PATH = "/return_refund/202309/return_proxy"  # assumed contract
+RETURN_PROXY = "tiktok_shop.return_proxy"  # assumed contract
+RETURN_PROXY_PATH = "/return_refund/202309/return_proxy"
 ORDERS_SEARCH_PATH = "/order/202309/orders/search"
 RETURNS_SEARCH_PATH = "/return_refund/202309/returns/search"
 PAGE_SIZE = 50
 
 # address -> Return Proxy field on the wire (assumed contract).
-_FIELDS = {
-    "tiktok_shop.return_proxy.partner": "partner",
-    "tiktok_shop.return_proxy.return_url": "return_url_template",
-}
+_FIELDS = {s.address: s.wire for s in settings_of(RETURN_PROXY)}
 
 
 @dataclass(frozen=True)
@@ -62,17 +63,6 @@ class TikTokShopProvider(Provider):
         self._merchant = merchant
         self._cache = cache
         self._shops_key = ("tiktok_shop.shops", credential_id)
-
-    @classmethod
-    def normalize(cls, address: str, value: Any) -> Any:
-        """Partner codes are upper-case on the wire and lower-case here; URLs lose stray spaces."""
-        if value is None:
-            return None
-        if address == "tiktok_shop.return_proxy.partner":
-            return str(value).strip().lower()
-        if address == "tiktok_shop.return_proxy.return_url":
-            return str(value).strip()
-        return value
 
     @staticmethod
     def _wire(address: str, value: Any) -> Any:
@@ -108,17 +98,24 @@ class TikTokShopProvider(Provider):
             "tiktok_shop.return_proxy.installed": False,
         }
         settings: dict[str, Any] = {}
-        if cipher is not None:
-            proxy = await self._read_proxy(cipher)
-            facts["tiktok_shop.return_proxy.installed"] = bool(proxy.get("installed"))
-            for address, field in _FIELDS.items():
-                if proxy.get(field) is not None:
-                    settings[address] = self.normalize(address, proxy[field])
-        return ServiceSnapshot(self.service, settings, facts)
+        if cipher is None:
+            return ServiceSnapshot(self.service, settings, facts, proven=("tiktok_shop.authorization",))
+        proxy, unavailable = await self.read_assumed(RETURN_PROXY, lambda: self._read_proxy(cipher))
+        if unavailable is not None:
+            # Unknown, not false: no manual step is asked for on the strength of a missing endpoint.
+            facts["tiktok_shop.return_proxy.installed"] = None
+            return ServiceSnapshot(self.service, settings, facts, proven=("tiktok_shop.authorization",),
+                                   unavailable=(unavailable,))
+        facts["tiktok_shop.return_proxy.installed"] = bool(proxy.get("installed"))
+        for address, field in _FIELDS.items():
+            if proxy.get(field) is not None:
+                settings[address] = self.normalize(address, proxy[field])
+        return ServiceSnapshot(self.service, settings, facts,
+                               proven=("tiktok_shop.authorization", RETURN_PROXY))
 
-    async def _read_proxy(self, cipher: str) -> Mapping[str, Any]:
+    async def _read_proxy(self, cipher: str) -> Any:
         reply = await self._client.request("GET", RETURN_PROXY_PATH, params={"shop_cipher": cipher})
-        return reply.get("data") or {}
+        return reply.get("data")
 
     async def apply(self, change: Change, desired: DesiredState) -> None:
         """PUT only the changed Return Proxy field; a delete clears it (null)."""

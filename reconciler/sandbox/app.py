@@ -1,7 +1,8 @@
 """The sandbox ASGI app: four services, the control API, and the gateway in front of them.
 
-The gateway is the single place where requests and writes are counted and
-faults are injected; it runs on one event loop, so plain counters suffice.
+The gateway is the single place where requests and writes are counted,
+faults are injected and, in published-only mode, every assumed endpoint (as
+reconciler.declarations says) answers as the service answers an unknown path; it runs on one event loop, so plain counters suffice.
 After any request that changed state, it calls `persist(emulator)`.
 """
 
@@ -17,9 +18,10 @@ from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from reconciler.declarations import assumed_endpoint
 from reconciler.sandbox import control, loop, pipe17, shopify, tiktok_auth, tiktok_shop
 from reconciler.sandbox.faults import ConnectionDropped
-from reconciler.sandbox.state import Emulator
+from reconciler.sandbox.state import PUBLISHED_ONLY, Emulator
 
 Persist = Callable[[Emulator], None]
 
@@ -80,6 +82,13 @@ class ServiceGateway:
     async def _service(self, name: str, module: Any, scope: Scope, receive: Receive, send: Send) -> None:
         emu = self.emulator
         emu.stats.request(name)
+        if emu.mode == PUBLISHED_ONLY:
+            relative = scope["path"].removeprefix(getattr(module, "PREFIX", ""))
+            endpoint = assumed_endpoint(name, scope["method"], relative)
+            if endpoint is not None:  # as the real service answers a path it does not have
+                emu.stats.refused(endpoint.id)
+                await module.unknown_path_response(emu)(scope, receive, send)
+                return
         write = module.is_write(scope["method"], scope["path"])
         if write:
             emu.stats.write(name)

@@ -1,6 +1,7 @@
 """The control API under `/_sandbox` (DESIGN.md section 6, contract). Not counted in stats.
 
-- `GET  /_sandbox/stats`  -> `{"requests", "writes", "services": {name: {"requests", "writes"}}}`
+- `GET  /_sandbox/stats`  -> `{"requests", "writes", "services": {name: {"requests", "writes"}},
+  "unavailable": {endpoint id: calls answered as an unknown path (published-only mode)}}`
 - `GET  /_sandbox/faults` -> the active faults; `POST` replaces them (see `faults`)
 - `POST /_sandbox/reset`  -> seed every merchant again (scenarios kept), zero stats, clear faults
 - `GET  /_sandbox/limits` -> rate limits; `POST` changes some of them (see `limits.Limits`)

@@ -20,11 +20,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from reconciler.declarations import BY_ADDRESS, LOOP_INSTRUCTIONS_MAX
 from reconciler.sandbox.state import Emulator
 
 PREFIX = "/loop/api/v1"
-LOOKUPS = ("email", "zip", "phone")
-MAX_INSTRUCTIONS = 2000
+# The assumed contract's values and limit, one declaration each (reconciler/declarations).
+LOOKUPS = tuple(BY_ADDRESS["loop.portal.order_lookup"].allowed or ())
+MAX_INSTRUCTIONS = LOOP_INSTRUCTIONS_MAX  # one limit, declared once
 RETURN_STATES = ("open", "closed", "cancelled", "expired", "review")
 _ERRORS = {
     401: ("GEN-UNAUTHORIZED", "Unauthorized."),
@@ -47,6 +49,11 @@ def error_response(emu: Emulator, status: int) -> Response:
 
 def throttle_response(emu: Emulator) -> Response:
     return error_response(emu, 429)
+
+
+def unknown_path_response(emu: Emulator) -> Response:
+    """What Loop answers for a path it does not have (published-only mode)."""
+    return error_response(emu, 404)
 
 
 def _unprocessable(message: str, errors: dict[str, list[str]]) -> Response:

@@ -52,6 +52,11 @@ def error_response(emu: Emulator, status: int) -> Response:
     return JSONResponse(error_body(status), status_code=status)
 
 
+def unknown_path_response(emu: Emulator) -> Response:
+    """What Pipe17 answers for a path it does not have (published-only mode)."""
+    return JSONResponse(error_body(404), status_code=404)
+
+
 def throttle_response(emu: Emulator) -> Response:
     return JSONResponse(error_body(429), status_code=429, headers={"Retry-After": "1"})
 

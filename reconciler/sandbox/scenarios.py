@@ -58,6 +58,12 @@ SCENARIOS: dict[str, str] = {
         "Pipe17: Loop refunds are pulled but never reach TikTok, even when every flow "
         "and option is configured (status stays `new`)."
     ),
+    "set-up-by-hand": (
+        "A person did the manual actions of the standard recipe in the admin screens (what the "
+        "published-only plan asks for): Loop looks orders up by zip with instructions that say "
+        "so, Pipe17 flows and options per the tiktok-loop profile, TikTok's Return Proxy partner "
+        "and return URL set. Use it with published-only mode, where no API can write them."
+    ),
     "tiktok-connector-on": (
         "Shopify: TikTok's own sales channel is installed in the shop (a `publications` "
         "node whose app catalog is titled \"TikTok\"), so it writes TikTok orders beside Pipe17."

@@ -281,6 +281,34 @@ def _duplicate_order(record: dict[str, Any]) -> None:
     record["shopify"]["orders"].append(shopify_order(record["spec"]["slug"], order, channel="tiktok"))
 
 
+HAND_INSTRUCTIONS = ("Bought on TikTok Shop? Enter your TikTok order number and the shipping zip "
+                     "code of the order to start a return.")
+_HAND_DIRECTIONS = {  # the tiktok-loop recipe, seen from Pipe17
+    "TikTok Shop": {"orders": "in", "fulfillments": "out", "refunds": "out"},
+    "Shopify": {"orders": "out", "fulfillments": "in", "refunds": "in"},
+    "Loop Returns": {"refunds": "in"},
+}
+
+
+def _set_up_by_hand(record: dict[str, Any]) -> None:
+    """What a person does in the four admin screens when no API can (published-only mode)."""
+    portal = record["loop"]["portal"]
+    portal["order_lookup"] = "zip"
+    portal["instructions"] = HAND_INSTRUCTIONS
+    proxy = record["tiktok_shop"]["return_proxy"]
+    proxy["partner"] = "LOOP_PIPE17"
+    proxy["return_url_template"] = (
+        f"https://{portal['portal_domain']}/?order=[TT_ORDER_NUM]&zip=[TTS_ZIP_CODE]")
+    for item in record["pipe17"]["integrations"]:
+        for entity, direction in _HAND_DIRECTIONS.get(item["connectorName"], {}).items():
+            item["settings"]["entities"][entity]["direction"] = direction
+    for item in record["pipe17"]["integrations"]:
+        if item["connectorName"] == "TikTok Shop":
+            item["settings"]["options"]["pushRefundsToTikTok"] = True
+        if item["connectorName"] == "Shopify":
+            item["settings"]["options"]["orderSyncMode"] = "fulfillment"
+
+
 def _tiktok_connector_on(record: dict[str, Any]) -> None:
     shopify = record["shopify"]
     shopify["publications"].append(publication(shopify["shop"]["myshopifyDomain"], TIKTOK_CHANNEL))
@@ -300,4 +328,5 @@ SCENARIO_SEEDERS = {
     "duplicate-order": _duplicate_order,
     "tiktok-connector-on": _tiktok_connector_on,
     "shopify-publications-scope-missing": _publications_scope_missing,
+    "set-up-by-hand": _set_up_by_hand,
 }

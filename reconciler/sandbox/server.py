@@ -20,7 +20,7 @@ from reconciler.model import DesiredState
 from reconciler.sandbox.app import build_app
 from reconciler.sandbox.faults import ConnectionDropped
 from reconciler.sandbox.guard import ControlGuard
-from reconciler.sandbox.state import Emulator
+from reconciler.sandbox.state import FULL, Emulator
 from reconciler.sandbox.store import StateStore
 from reconciler.targets import is_loopback
 
@@ -59,9 +59,10 @@ def prepare(
     state_file: Path | None,
     merchants: Iterable[DesiredState],
     scenarios: Mapping[str, set[str]] | None,
+    mode: str = FULL,
 ) -> tuple[Emulator, StateStore | None]:
     """An emulator loaded from `state_file` (if any) and synced with the merchant files."""
-    emulator = Emulator()
+    emulator = Emulator(mode=mode)
     store = StateStore(state_file) if state_file is not None else None
     data = store.read() if store is not None else None
     if data is not None:
@@ -89,13 +90,15 @@ def serve(
     state_file: Path | None,
     merchants: Iterable[DesiredState],
     scenarios: Mapping[str, set[str]] | None = None,
+    mode: str = FULL,
 ) -> None:
     """Run the sandbox with uvicorn until interrupted. Loopback hosts only."""
     check_loopback(host)
-    emulator, store = prepare(state_file, merchants, scenarios)
+    emulator, store = prepare(state_file, merchants, scenarios, mode)
     app = ControlGuard(build_app(emulator, persist=store.save if store is not None else None))
     logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
-    log.info("sandbox serving %d merchant(s) on http://%s:%d", len(emulator.merchants), host, port)
+    log.info("sandbox serving %d merchant(s) on http://%s:%d (%s)", len(emulator.merchants), host, port,
+             mode)
     # The emulator's state (and the merchant files it was built from) lives as long as the server.
     freeze_long_lived()
     space_young_collections()

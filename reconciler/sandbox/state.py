@@ -18,6 +18,7 @@ cost buckets) are not persisted. Behaviour that follows from configuration
 from __future__ import annotations
 
 import copy
+import os
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -34,6 +35,17 @@ from reconciler.sandbox.seed import (
 )
 
 FORMAT = 1
+MODE_ENV = "RECONCILER_SANDBOX_MODE"
+FULL, PUBLISHED_ONLY = "full", "published-only"
+MODES = (FULL, PUBLISHED_ONLY)
+
+
+def mode_from_env(environ: Mapping[str, str] | None = None) -> str:
+    """The sandbox mode `RECONCILER_SANDBOX_MODE` names (default full); ValueError if unknown."""
+    mode = (os.environ if environ is None else environ).get(MODE_ENV, "").strip() or FULL
+    if mode not in MODES:
+        raise ValueError(f"{MODE_ENV}={mode!r} is not a sandbox mode (one of: {', '.join(MODES)})")
+    return mode
 
 
 class Stats:
@@ -44,6 +56,10 @@ class Stats:
 
     def clear(self) -> None:
         self.counts = {s: {"requests": 0, "writes": 0} for s in SERVICE_NAMES}
+        self.unavailable: dict[str, int] = {}  # assumed endpoint id -> calls answered "no such path"
+
+    def refused(self, endpoint_id: str) -> None:
+        self.unavailable[endpoint_id] = self.unavailable.get(endpoint_id, 0) + 1
 
     def request(self, service: str) -> None:
         self.counts[service]["requests"] += 1
@@ -56,13 +72,18 @@ class Stats:
             "requests": sum(c["requests"] for c in self.counts.values()),
             "writes": sum(c["writes"] for c in self.counts.values()),
             "services": {s: dict(c) for s, c in self.counts.items()},
+            "unavailable": dict(sorted(self.unavailable.items())),
         }
 
 
 class Emulator:
     """All four services' state plus the runtime knobs (stats, faults, limits)."""
 
-    def __init__(self, data: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, data: Mapping[str, Any] | None = None, *, mode: str = FULL) -> None:
+        """`mode`: `full`, or `published-only` (every assumed endpoint answers as an unknown path)."""
+        if mode not in MODES:
+            raise ValueError(f"unknown sandbox mode {mode!r}")
+        self.mode = mode
         self.data: dict[str, Any] = {"format": FORMAT, "merchants": {}}
         self.stats = Stats()
         self.faults = Faults()

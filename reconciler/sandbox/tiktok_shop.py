@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from reconciler.declarations.settings import RETURN_URL_MAX
 from reconciler.sandbox.state import Emulator, tiktok_returns
 from reconciler.sandbox.tiktok_sign import sign
 
@@ -65,6 +66,11 @@ def envelope(emu: Emulator, data: Any, *, status: int = 200, code: int = 0,
 
 def error_response(emu: Emulator, status: int) -> Response:
     return envelope(emu, None, status=status, code=36009003, message="internal system error, please retry")
+
+
+def unknown_path_response(emu: Emulator) -> Response:
+    """TikTok's answer to an unknown path: HTTP 404, code 36009009 "Invalid path" (published-only mode)."""
+    return envelope(emu, None, status=404, code=36009009, message="Invalid path")
 
 
 def throttle_response(emu: Emulator) -> Response:
@@ -207,7 +213,7 @@ def _put_return_proxy(emu: Emulator) -> Any:
             raise TikTokError(400, 17003002, "partner must be an upper-case partner code or null")
         template = body.get("return_url_template")
         if "return_url_template" in body and template is not None and not (
-            isinstance(template, str) and template.startswith("https://") and len(template) <= 2048
+            isinstance(template, str) and template.startswith("https://") and len(template) <= RETURN_URL_MAX
         ):
             raise TikTokError(400, 17003002, "return_url_template must be an https URL or null")
         if not proxy["installed"]:

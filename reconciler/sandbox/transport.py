@@ -11,7 +11,7 @@ import httpx
 from reconciler.failures import StateFileError
 from reconciler.model import DesiredState
 from reconciler.sandbox.app import build_app
-from reconciler.sandbox.state import Emulator
+from reconciler.sandbox.state import Emulator, mode_from_env
 from reconciler.sandbox.store import STATE_FILE_NAME, StateStore
 
 
@@ -47,15 +47,17 @@ def embedded_transport(
     state_dir: Path,
     merchants: Iterable[DesiredState],
     scenarios: Mapping[str, set[str]] | None = None,
+    mode: str | None = None,
 ) -> EmbeddedTransport:
     """A transport to the sandbox whose state lives in `state_dir/sandbox-state.json`.
 
     The first use seeds every merchant; later uses seed merchants that are
     new (or whose ids or scenarios changed) and keep everyone else's state.
     `scenarios=None` keeps the scenarios each merchant was seeded with.
+    `mode=None` takes the mode from `RECONCILER_SANDBOX_MODE` (default full).
     """
     store = StateStore(Path(state_dir) / STATE_FILE_NAME)
-    emulator = Emulator()
+    emulator = Emulator(mode=mode or mode_from_env())
     with store.lock:
         data = store.read()
         if data is not None:

@@ -12,7 +12,9 @@ from collections import Counter
 from collections.abc import Callable
 from urllib.parse import parse_qs, quote, urlsplit
 
+from reconciler.declarations import manual_action_id
 from reconciler.engine import gates
+from reconciler.engine.unavailable import unavailable_actions
 from reconciler.model import DesiredState, ManualAction
 from reconciler.providers.shopify import ShopifyOrder
 from reconciler.providers.tiktok_shop import TikTokOrder
@@ -30,6 +32,8 @@ log = logging.getLogger("reconciler.verify")
 
 Check = Callable[[DesiredState, Evidence], CheckResult]
 RETURN_URL = "tiktok_shop.return_proxy.return_url"
+RETURN_PROXY = "tiktok_shop.return_proxy"  # assumed contracts
+PORTAL = "loop.portal_settings"
 ORDER_LOOKUP = "loop.portal.order_lookup"
 TIKTOK_CHANNEL_APPS = frozenset({"tiktok", "tiktok shop", "tiktok for shopify"})
 SHOWN = 3  # order ids named in a reason
@@ -168,6 +172,11 @@ def loop_lookup_by_zip(desired: DesiredState, ev: Evidence) -> CheckResult:
         return passed(check, f"Loop finds TikTok {where} (deep link)")
     lookup = (ev.loop.value.settings.get(ORDER_LOOKUP) if ev.loop.ok and ev.loop.value else None)
     reason = f"Loop does not find TikTok {where}, though the order is in Shopify"
+    by_hand = _portal_by_hand(desired, ev)
+    if by_hand is not None:
+        return failed(check, f"{reason}; Loop's portal settings cannot be read or written through "
+                             "an API, so they must be set by hand",
+                      f"manual action {by_hand.id}: {by_hand.instructions}")
     if lookup and lookup != "zip":
         return failed(check, f"{reason}: the portal looks orders up by {lookup}, and TikTok orders "
                              "carry no email",
@@ -180,6 +189,13 @@ def loop_lookup_by_zip(desired: DesiredState, ev: Evidence) -> CheckResult:
         "in the Loop admin open Returns portal > Order lookup, choose order number + zip code and "
         "save; if Loop keeps matching by email, ask Loop support to switch the portal to zip lookup",
     )
+
+
+def _portal_by_hand(desired: DesiredState, ev: Evidence) -> ManualAction | None:
+    """The manual action for Loop's portal settings when their (assumed) API is unavailable."""
+    snapshot = ev.loop.value if ev.loop.ok else None
+    gone = [u for u in (snapshot.unavailable if snapshot else ()) if u.contract == PORTAL]
+    return next(iter(unavailable_actions(desired, gone)), None)
 
 
 # -- Return URL ----------------------------------------------------------------
@@ -225,12 +241,26 @@ def _return_url_hint(desired: DesiredState, held: ManualAction | None) -> str:
             f"Then run 'reconciler apply --merchant {desired.slug}'.")
 
 
+def _proxy_unavailable(ev: Evidence) -> str | None:
+    """Why TikTok's Return Proxy settings could not be read (an assumed contract), if so."""
+    snapshot = ev.tiktok.value
+    gone = [u for u in (snapshot.unavailable if snapshot else ()) if u.contract == RETURN_PROXY]
+    return f"{gone[0].endpoint}: {gone[0].reason}" if gone else None
+
+
 def tiktok_return_url_matches(desired: DesiredState, ev: Evidence) -> CheckResult:
     check = "tiktok.return_url_matches"
     if not ev.tiktok.ok:
         return read_failure(check, "TikTok Shop", ev.tiktok)
     if ev.authorized is False:
         return unauthorized(check)
+    why = _proxy_unavailable(ev)
+    if why is not None:
+        # Nothing published shows TikTok's return URL: validate's rules prove the template,
+        # loop.lookup_by_zip proves the portal finds TikTok orders by number and zip.
+        return skipped(check, f"TikTok's Return Proxy settings cannot be read ({why}); the merchant "
+                              f"file's template is checked by validate's rules and set by hand "
+                              f"(manual action {manual_action_id(RETURN_PROXY)})")
     live, wanted = _live_return_url(ev), desired.settings.get(RETURN_URL)
     held = _held_back(desired, ev)
     if live is None:

@@ -154,6 +154,21 @@ def env_refs(text: str, prefix: str) -> str:
                   lambda m: f"env:{prefix}_{m.group(1).upper()}_{m.group(2).upper()}", text)
 
 
+def env_copy(directory: Path) -> Path:
+    """A copy of the shipped merchants in `directory` whose secrets are `env:` variables.
+
+    Variables are named as `env_refs` names them (ACME_LOOP_API_KEY, BRIGHT_PIPE17_API_KEY,
+    ...), so a test can hand one merchant a wrong or borrowed credential.
+    """
+    from bench.generate import copy_profiles
+
+    copy_profiles(SHIPPED / "profiles", directory / "profiles")
+    for path in SHIPPED.glob("*.yaml"):
+        prefix = path.stem.split("-")[0].upper()
+        (directory / path.name).write_text(env_refs(path.read_text(), prefix))
+    return directory
+
+
 def write_fleet(directory: Path, count: int, *, prefix: str = "fleet") -> list[str]:
     """Write `count` ready merchant files (shaped like bright-basics) extending `tiktok-loop`.
 

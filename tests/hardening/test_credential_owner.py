@@ -15,11 +15,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bench.generate import copy_profiles
 from reconciler.cli import cli
 from reconciler.model import SecretRef
 from reconciler.secrets import sandbox_credential
-from tests.e2e.conftest import SHIPPED, env_refs
+from tests.e2e.conftest import env_copy
 
 SHARED = {"ACME_LOOP_API_KEY": "same-loop-key-1234", "BRIGHT_LOOP_API_KEY": "same-loop-key-1234",
           "ACME_PIPE17_API_KEY": "same-pipe17-key-5678",
@@ -32,12 +31,7 @@ def merchants(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("RECONCILER_TARGET", raising=False)
     for var in SHARED:
         monkeypatch.delenv(var, raising=False)
-    target = tmp_path / "merchants"
-    copy_profiles(SHIPPED / "profiles", target / "profiles")
-    for path in SHIPPED.glob("*.yaml"):  # the shipped files with env: variables, not sops: files
-        prefix = path.stem.split("-")[0].upper()
-        (target / path.name).write_text(env_refs(path.read_text(), prefix))
-    return target
+    return env_copy(tmp_path / "merchants")  # env: variables, not sops: files
 
 
 def run(merchants: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str]:

@@ -173,7 +173,7 @@ async def test_loop_and_pipe17_keys_must_report_the_merchants_shop(fake, make_me
         loop_fake(fake, {"order_lookup": "zip", "instructions": "i", "shop_domain": None})
     else:
         fake.on("GET", "/api/v3/organization",
-                lambda request, body: httpx.Response(404, json={"message": "not found"}))
+                lambda request, body: httpx.Response(200, json={"success": True, "organization": {}}))
     async with ClientPool(make_target(), read_only=True, transport=fake.transport, retry=FAST) as pool:
         with pytest.raises(OwnershipError) as caught:
             await pool.providers(make_merchant())[service].read()
@@ -181,3 +181,17 @@ async def test_loop_and_pipe17_keys_must_report_the_merchants_shop(fake, make_me
     assert message.startswith(f"{service} (merchant acme-apparel): ")
     assert ("belongs to shop bright-basics" in message) == (answer == "another-shop")
     assert all(r.method != "PATCH" for r in fake.seen)
+
+
+async def test_pipe17_without_an_identity_endpoint_writes_nothing(fake, make_merchant, make_target):
+    """No such endpoint (an assumed contract): the key cannot be proven, so the integrations'
+    contract is unavailable for the run (its settings become a manual action) instead of an error."""
+    fake.on("GET", "/integrations", {"success": True, "integrations": []})
+    fake.on("GET", "/api/v3/organization",
+            lambda request, body: httpx.Response(404, json={"success": False, "code": 404}))
+    async with ClientPool(make_target(), read_only=True, transport=fake.transport, retry=FAST) as pool:
+        snapshot = await pool.providers(make_merchant())["pipe17"].read()
+    [gone] = snapshot.unavailable
+    assert (gone.contract, gone.endpoint) == ("pipe17.integrations", "GET /organization")
+    assert "owner cannot be proven" in gone.reason
+    assert snapshot.proven == () and snapshot.settings == {}

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from reconciler import declarations
 from reconciler.sandbox.seed import DEFAULT_INSTRUCTIONS
 
 
@@ -71,3 +72,13 @@ async def test_pipe17_reports_the_org_of_a_key(sbx, merchant) -> None:
     body = (await sbx.pipe17(merchant, "GET", "/organization")).json()
     assert body["success"] is True
     assert body["organization"]["shopifyDomain"] == merchant.shopify_shop
+
+
+async def test_a_file_at_the_declared_limit_applies_in_the_sandbox(make_sandbox, merchant) -> None:
+    """The schema used to allow 4,000 characters where the sandbox took 2,000: valid files failed apply."""
+    sbx = make_sandbox([merchant])
+    limit = declarations.LOOP_INSTRUCTIONS_MAX
+    fits = await sbx.loop(merchant, "PATCH", "/portal/settings", json={"instructions": "z" * limit})
+    assert fits.status_code == 200
+    over = await sbx.loop(merchant, "PATCH", "/portal/settings", json={"instructions": "z" * (limit + 1)})
+    assert over.status_code == 422

@@ -145,3 +145,17 @@ def test_every_scenario_is_tested() -> None:
     source = Path(__file__).read_text()
     for name in SCENARIOS:
         assert f'"{name}"' in source, name
+
+
+async def test_set_up_by_hand_leaves_the_standard_recipe(make_sandbox, merchant) -> None:
+    sbx = make_sandbox([merchant], {merchant.slug: {"set-up-by-hand"}})
+    proxy = (await sbx.tiktok(merchant, "GET", PROXY)).json()["data"]
+    assert proxy["partner"] == "LOOP_PIPE17"
+    assert proxy["return_url_template"].endswith("/?order=[TT_ORDER_NUM]&zip=[TTS_ZIP_CODE]")
+    tiktok = await sbx.integration(merchant, "TikTok Shop")
+    assert tiktok["settings"]["entities"]["refunds"]["direction"] == "out"
+    assert tiktok["settings"]["options"]["pushRefundsToTikTok"] is True
+    shopify = await sbx.integration(merchant, "Shopify")
+    assert shopify["settings"]["options"]["orderSyncMode"] == "fulfillment"
+    portal = (await sbx.loop(merchant, "GET", "/portal/settings")).json()
+    assert portal["order_lookup"] == "zip" and "zip code" in portal["instructions"]
