@@ -1,7 +1,7 @@
 """The postgres backend's tables, created and upgraded by numbered migrations.
 
 Each run checks the schema version first: an older schema is upgraded (under
-a transaction-scoped advisory lock, so two first runs do not race), a newer
+an advisory lock, so two first runs do not race), a newer
 one than this release knows stops the run before anything is locked.
 """
 
@@ -72,13 +72,18 @@ def ensure_schema(conn, name: str) -> int:
     check_version(version, name)
     if version == LATEST:
         return version
-    with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
-        version = current_version(conn)  # another run may have upgraded meanwhile
-        check_version(version, name)
-        for number, statements in MIGRATIONS:
-            if number > version:
-                for statement in statements:
-                    conn.execute(statement)
-                conn.execute("INSERT INTO reconciler_schema (version) VALUES (%s)", (number,))
+    # A session lock taken before the transaction begins: a transaction that waited on a lock
+    # inside itself could still see the catalog as it was before the other upgrade committed.
+    conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
+    try:
+        with conn.transaction():
+            version = current_version(conn)  # another run may have upgraded meanwhile
+            check_version(version, name)
+            for number, statements in MIGRATIONS:
+                if number > version:
+                    for statement in statements:
+                        conn.execute(statement)
+                    conn.execute("INSERT INTO reconciler_schema (version) VALUES (%s)", (number,))
+    finally:
+        conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
     return LATEST

@@ -157,7 +157,11 @@ def _locked_apply(target: Target, backend: Backend, selection: Selection, mercha
     reports = run(_write(target, backend, context, selection, merchants_dir, runnable,
                          allow_destructive, parallelism))
     say(render_report([r.to_json() for r in reports], color=use_color(stdout_is_tty())))
-    return exitcodes.worst(codes + [_report_code(r) for r in reports] + _lost_code(reports))
+    code = exitcodes.worst(codes + [_report_code(r) for r in reports] + _lost_code(reports))
+    # Exit 1 promises nothing was written: once anything was, a failure anywhere is partial.
+    if code == exitcodes.ERROR and any(r.count("applied") for r in reports):
+        return exitcodes.PARTIAL
+    return code
 
 
 def _lost_code(reports: list[MerchantReport]) -> list[int]:
