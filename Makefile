@@ -28,6 +28,7 @@ demo: install
 bench: install
 	$(BIN)/python -m compileall -q reconciler >/dev/null
 	$(BIN)/python -m bench.fleet
+	$(BIN)/python -m bench.backend
 
 schema: install  # regenerate the fast validators after editing schemas/merchant.schema.json
 	$(BIN)/python -c "from reconciler.config.schema import generate; print(*generate(), sep='\n')"

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.backend.pgserver import PgServer, pg_bin, start_server
+from bench.pgserver import PgServer, pg_bin, start_server
 
 _numbers = itertools.count()
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from bench.pgserver import PASSWORD, PgServer, start_server
 from tests.backend.harness import Runner, changes_of, make_runner
-from tests.backend.pgserver import PASSWORD, PgServer, start_server
 from tests.e2e.conftest import Sandbox, serving, start_logged_sandbox, write_fleet
 
 

@@ -1,5 +1,5 @@
-"""A throw-away PostgreSQL server for the tests: Debian's `postgresql` package, run from a
-temporary directory on a free loopback port, stopped at the end.
+"""A throw-away PostgreSQL server for the tests and the benchmark: Debian's `postgresql`
+package, run from a temporary directory on a free loopback port, stopped at the end.
 
 initdb refuses to run as root: as root, the server runs as the `postgres` user the
 package creates (or `nobody`), through `runuser`.
@@ -16,7 +16,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.e2e.conftest import free_port
+from bench.sandbox import free_port
 
 USER, PASSWORD = "reconciler", "pg-test-password-7f3a9c"
 
@@ -55,9 +55,13 @@ class PgServer:
         subprocess.run([*_run_as(), str(self.bin / "pg_ctl"), "-D", str(self.data), *args],
                        check=True, capture_output=True, timeout=60)
 
+    durable: bool = False  # fsync as a production server does (the benchmark); off for tests
+
     def start(self) -> None:
         options = (f"-c listen_addresses=127.0.0.1 -c port={self.port} "
-                   f"-c unix_socket_directories={self.root} -c fsync=off")
+                   f"-c unix_socket_directories={self.root}")
+        if not self.durable:
+            options += " -c fsync=off"
         self._ctl("-w", "-l", str(self.root / "server.log"), "-o", options, "start")
 
     def stop(self, mode: str = "fast") -> None:
@@ -81,7 +85,7 @@ class PgServer:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def start_server() -> PgServer:
+def start_server(*, durable: bool = False) -> PgServer:
     binaries = pg_bin()
     if binaries is None:
         raise FileNotFoundError("PostgreSQL server binaries (apt-get install postgresql)")
@@ -95,6 +99,6 @@ def start_server() -> PgServer:
     subprocess.run([*runner, str(binaries / "initdb"), "-D", str(root / "data"), "-U", USER,
                     "--pwfile", str(root / "pw"), "--auth", "scram-sha-256", "-E", "UTF8",
                     "--no-sync"], check=True, capture_output=True, timeout=120)
-    server = PgServer(binaries, root, free_port())
+    server = PgServer(binaries, root, free_port(), durable)
     server.start()
     return server
