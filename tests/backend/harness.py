@@ -60,8 +60,8 @@ def make_runner(root: Path, merchants_src: Path = SHIPPED, target: str | None = 
     merchants = root / "merchants"
     if not merchants.exists():
         shutil.copytree(merchants_src, merchants)
-    return Runner(root, merchants, clean_env(RECONCILER_STATE_DIR=str(root / ".reconciler"), **env),
-                  target)
+    env = {"RECONCILER_STATE_DIR": str(root / ".reconciler"), **env}
+    return Runner(root, merchants, clean_env(**env), target)
 
 
 def changes_of(document: dict[str, Any]) -> int:

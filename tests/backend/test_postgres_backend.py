@@ -127,13 +127,19 @@ def test_an_apply_that_does_not_wait_exits_5_naming_the_holder(
     assert "interrupted" not in refused.stderr
 
 
+@pytest.mark.parametrize("backend", ["postgres", "file"])
 def test_two_reviewed_plans_at_once_never_lose_a_reviewed_change(
-        tmp_path: Path, pg_server: PgServer, pg_dsn: str) -> None:
+        tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> None:
+    """On postgres from two machines; on the file backend from one (one state directory)."""
+    if backend == "postgres":
+        server: PgServer = request.getfixturevalue("pg_server")
+        env = {"RECONCILER_BACKEND": request.getfixturevalue("pg_dsn"), **server.env()}
+    else:
+        env = {"RECONCILER_BACKEND": "file", "RECONCILER_STATE_DIR": str(tmp_path / "shared")}
     with serving(start_logged_sandbox(tmp_path / "sandbox")) as sandbox:
         runners = {}
         for name in ("alice", "bob"):
-            runner = make_runner(tmp_path / name, target=sandbox.url, RECONCILER_BACKEND=pg_dsn,
-                                 **pg_server.env())
+            runner = make_runner(tmp_path / name, target=sandbox.url, **env)
             path = runner.merchants / "acme-apparel.yaml"
             path.write_text(path.read_text().replace("Email will not work for TikTok orders.",
                                                      f"Email will not work. Signed, {name}."))
