@@ -47,18 +47,24 @@ class Backend:
     def holders(self, slugs: list[str]) -> dict[str, str]:
         raise NotImplementedError
 
-    def acquire(self, slugs: Iterable[str], wait: float) -> dict[str, str]:
+    def acquire(self, slugs: Iterable[str], wait: float,
+                on_wait: Callable[[dict[str, str], int], None] | None = None) -> dict[str, str]:
         """Lock every merchant it can within `wait` seconds for the whole run (not each merchant).
 
-        Returns the merchants left locked by someone else, with who holds them.
+        `on_wait` is told, once, who holds the first merchants it has to wait for, and how
+        many there are. Returns the merchants left locked by someone else, with who holds them.
         """
         deadline = time.monotonic() + wait
         pending = sorted(set(slugs))
+        told = on_wait is None
         while pending:
             taken = self.try_lock(pending)
             pending = [s for s in pending if s not in taken]
             if not pending or time.monotonic() >= deadline:
                 break
+            if not told:
+                on_wait(self.holders(pending[:1]), len(pending))  # type: ignore[misc]
+                told = True
             time.sleep(min(POLL_SECONDS, max(0.0, deadline - time.monotonic())))
         return self.holders(pending) if pending else {}
 

@@ -99,11 +99,18 @@ def run_apply(target: Target, selection: Selection, merchants_dir: Path, *, plan
     try:
         # Locks first, then live state: the stale-plan check and the writes both happen
         # while this run holds every merchant it reads, so nobody can write in between.
-        refused = backend.acquire([m.slug for m in selection.chosen], lock_wait)
+        refused = backend.acquire([m.slug for m in selection.chosen], lock_wait,
+                                  lambda holders, count: _say_waiting(holders, count, lock_wait))
         return _locked_apply(target, backend, selection, merchants_dir, reviewed, refused,
                              auto_approve, allow_destructive, parallelism)
     finally:
         backend.close()
+
+
+def _say_waiting(holders: dict[str, str], count: int, wait: float) -> None:
+    slug, holder = next(iter(holders.items()))
+    others = f" and {count - 1} other merchant(s)" if count > 1 else ""
+    say(f"waiting up to {wait:g} s for {slug}{others}: locked by {holder}", err=True)
 
 
 def _locked_apply(target: Target, backend: Backend, selection: Selection, merchants_dir: Path,

@@ -107,9 +107,11 @@ def test_two_machines_applying_the_same_fleet_write_each_change_once(
     wait_for(lambda: count(laptop, "lock_holders") == 20)
     second = ci.spawn("apply", "--auto-approve", "--lock-wait", "120")
     code1, _, _ = finish(first)
-    code2, out2, _ = finish(second)
+    code2, out2, err2 = finish(second)
     assert (code1, code2) == (0, 0)
     assert "Nothing to apply." in out2  # it waited, then re-read what the laptop wrote
+    assert "waiting up to 120 s for fleet-000 and 19 other merchant(s): locked by " in err2
+    assert f"(pid {first.pid}, reconciler " in err2
     assert served.stats()["writes"] == changes > 0
     assert len(ci.history()) == changes  # one audit log for both machines
 
