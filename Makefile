@@ -29,6 +29,7 @@ bench: install
 	$(BIN)/python -m compileall -q reconciler >/dev/null
 	$(BIN)/python -m bench.fleet
 	$(BIN)/python -m bench.secrets
+	$(BIN)/python -m bench.backend
 
 bench-secrets: install  # only the SOPS part of the benchmark (section "Resolving SOPS secrets")
 	$(BIN)/python -m bench.secrets

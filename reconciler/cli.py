@@ -1,5 +1,5 @@
-"""Command line: `reconciler validate | plan | apply | export | verify | doctor | secrets set |
-connect tiktok | sandbox serve`.
+"""Command line: `reconciler validate | plan | apply | history | export | verify | doctor |
+secrets set | connect tiktok | sandbox serve`.
 
 Only this layer prints. Every command's first output line names the target.
 """
@@ -122,8 +122,18 @@ def workers_option(func):
              "CPU, at least 100 merchants each, on a network target].")(func)
 
 
+def backend_option(func):
+    return click.option(
+        "--backend", "backend_spec", default=None, envvar="RECONCILER_BACKEND",
+        metavar="file|postgresql://...",
+        help="Where locks, the journal and the audit log live: file (this machine's state "
+             "directory, the default) or a PostgreSQL URL shared by every machine (password as "
+             "env:VAR in the URL, or PGPASSWORD).")(func)
+
+
 def guarded(run) -> None:
     """Run a command body: clean one-line errors, exit codes as returned."""
+    from reconciler.backend.errors import BackendError
     from reconciler.collector import space_young_collections
     from reconciler.commands.common import CommandError, configure_logging
     from reconciler.failures import UserError
@@ -133,7 +143,7 @@ def guarded(run) -> None:
     space_young_collections()
     try:
         code = run()
-    except (CommandError, MissingSecretError, SecretFileError, UserError) as exc:
+    except (CommandError, MissingSecretError, SecretFileError, UserError, BackendError) as exc:
         click.echo(redactor.redact(f"Error: {exc}"), err=True)
         code = 1
     except KeyboardInterrupt:
@@ -178,11 +188,12 @@ def plan(ctx, include, exclude, shard, fmt, out, detailed_exitcode, parallelism,
 @click.option("--allow-destructive", is_flag=True, help="Also apply destructive changes.")
 @click.option("--parallelism", type=click.IntRange(1, 512), default=10, show_default=True)
 @click.option("--lock-wait", type=click.FloatRange(0, 3600), default=2.0, show_default=True,
-              help="Seconds to wait for a merchant held by another apply.")
+              help="Seconds to wait, for the whole run, for merchants held by another apply.")
+@backend_option
 @global_options
 @click.pass_context
 def apply(ctx, include, exclude, shard, plan_file, auto_approve, allow_destructive, parallelism,
-          lock_wait, merchants_dir, target_spec) -> None:
+          lock_wait, backend_spec, merchants_dir, target_spec) -> None:
     """Make the live services match the merchant files."""
     from reconciler.commands.apply import run_apply
     from reconciler.commands.common import load_selection
@@ -194,7 +205,55 @@ def apply(ctx, include, exclude, shard, plan_file, auto_approve, allow_destructi
         selection = load_selection(c.merchants_dir, include, exclude, shard)
         return run_apply(target, selection, c.merchants_dir, plan_file=plan_file,
                          auto_approve=auto_approve, allow_destructive=allow_destructive,
-                         parallelism=parallelism, lock_wait=lock_wait)
+                         parallelism=parallelism, lock_wait=lock_wait,
+                         backend_spec=backend_spec)
+
+    guarded(body)
+
+
+@cli.command()
+@click.option("--merchant", default=None, metavar="SLUG", help="Only this merchant's writes.")
+@click.option("--since", default=None, metavar="WHEN",
+              help="Only writes since then: 30m, 12h, 7d, 2w, or an ISO date or time (UTC).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@backend_option
+@global_options
+@click.pass_context
+def history(ctx, merchant, since, fmt, backend_spec, merchants_dir, target_spec) -> None:
+    """Show the audit log: every write, who made it, from where, and how it ended."""
+    from reconciler.commands.history import run_history
+
+    c = make_context(ctx, merchants_dir, target_spec)
+
+    def body() -> int:
+        return run_history(c.target(), backend_spec, merchant=merchant, since=since, fmt=fmt)
+
+    guarded(body)
+
+
+@cli.group("backend")
+def backend_group() -> None:
+    """The coordination backend (locks, journal, audit log)."""
+
+
+@backend_group.command("migrate")
+@backend_option
+@global_options
+@click.pass_context
+def backend_migrate(ctx, backend_spec, merchants_dir, target_spec) -> None:
+    """Create or upgrade the backend's tables (also done on first use)."""
+    from reconciler.backend import open_backend
+    from reconciler.commands.common import say
+
+    c = make_context(ctx, merchants_dir, target_spec)
+
+    def body() -> int:
+        backend = open_backend(backend_spec, c.target().state_dir)
+        try:
+            say(backend.migrate())
+        finally:
+            backend.close()
+        return 0
 
     guarded(body)
 

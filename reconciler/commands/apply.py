@@ -9,6 +9,9 @@ from pathlib import Path
 
 import click
 
+from reconciler.backend import Backend, open_backend
+from reconciler.backend.audit import AuditContext
+from reconciler.backend.identity import Identity
 from reconciler.commands.common import (
     CommandError,
     Selection,
@@ -23,8 +26,8 @@ from reconciler.commands.reviewed import ReviewedPart, read_reviewed_plan, selec
 from reconciler.commands.shared_credentials import refuse_shared_credentials
 from reconciler.engine import exitcodes
 from reconciler.engine.apply import MerchantReport, apply_fleet
-from reconciler.engine.journal import Journal, acknowledge, in_flight
-from reconciler.engine.lock import LockHeld, MerchantLock
+from reconciler.engine.journal import new_run_id
+from reconciler.engine.lock import LockHeld
 from reconciler.engine.plan import MerchantPlan
 from reconciler.engine.runtime import client_pool, run
 from reconciler.output.text import render_plan, render_report, use_color
@@ -58,30 +61,9 @@ def _report_code(report: MerchantReport) -> int:
     return exitcodes.OK
 
 
-class LockSet:
-    def __init__(self, target: Target, slugs: list[str], wait: float) -> None:
-        self.locks = [MerchantLock(target.state_dir, s, wait_seconds=wait) for s in sorted(slugs)]
-        self.held: list[MerchantLock] = []
-        self.refused: dict[str, str] = {}
-
-    def acquire(self) -> None:
-        for lock in self.locks:
-            try:
-                lock.acquire()
-            except LockHeld as exc:
-                self.refused[lock.slug] = str(exc)
-            else:
-                self.held.append(lock)
-
-    def release(self) -> None:
-        for lock in reversed(self.held):
-            lock.release()
-        self.held.clear()
-
-
 def run_apply(target: Target, selection: Selection, merchants_dir: Path, *, plan_file: Path | None,
               auto_approve: bool, allow_destructive: bool, parallelism: int,
-              lock_wait: float) -> int:
+              lock_wait: float, backend_spec: str | None = None) -> int:
     reviewed: ReviewedPart | None = None
     if plan_file is not None:
         selection, reviewed = select_part(plan_file, read_reviewed_plan(plan_file, target),
@@ -90,32 +72,47 @@ def run_apply(target: Target, selection: Selection, merchants_dir: Path, *, plan
     check_credentials(target, selection.chosen)
     refuse_shared_credentials(target, selection)
     _signals_raise()
-    locks = LockSet(target, [m.slug for m in selection.chosen], lock_wait)
+    backend = open_backend(backend_spec, target.state_dir)
     try:
-        locks.acquire()
-        return _locked_apply(target, selection, merchants_dir, reviewed, locks, auto_approve,
-                             allow_destructive, parallelism)
+        # Locks first, then live state: the stale-plan check and the writes both happen
+        # while this run holds every merchant it reads, so nobody can write in between.
+        refused = backend.acquire([m.slug for m in selection.chosen], lock_wait,
+                                  lambda holders, count: _say_waiting(holders, count, lock_wait))
+        return _locked_apply(target, backend, selection, merchants_dir, reviewed, refused,
+                             auto_approve, allow_destructive, parallelism)
     finally:
-        locks.release()
+        backend.close()
 
 
-def _locked_apply(target: Target, selection: Selection, merchants_dir: Path,
-                  reviewed: ReviewedPart | None, locks: LockSet, auto_approve: bool,
+def _say_waiting(holders: dict[str, str], count: int, wait: float) -> None:
+    slug, holder = next(iter(holders.items()))
+    others = f" and {count - 1} other merchant(s)" if count > 1 else ""
+    say(f"waiting up to {wait:g} s for {slug}{others}: locked by {holder}", err=True)
+
+
+def _locked_apply(target: Target, backend: Backend, selection: Selection, merchants_dir: Path,
+                  reviewed: ReviewedPart | None, refused: dict[str, str], auto_approve: bool,
                   allow_destructive: bool, parallelism: int) -> int:
     codes: list[int] = []
-    for slug, message in locks.refused.items():
-        say(f"{slug}: refused: {message}", err=True)
+    for slug, holder in sorted(refused.items()):
+        say(f"{slug}: refused: {LockHeld(slug, holder)}", err=True)
         codes.append(exitcodes.REFUSED)
-    if reviewed is not None and locks.refused:
+    if reviewed is not None and refused:
         say("refusing to apply a reviewed plan while some of its merchants are locked", err=True)
         return exitcodes.REFUSED
-    chosen = [m for m in selection.chosen if m.slug not in locks.refused]
-    _warn_in_flight(target)
+    chosen = [m for m in selection.chosen if m.slug not in refused]
+    if not chosen:
+        say("refusing to apply: every selected merchant is locked by another apply", err=True)
+        return exitcodes.worst(codes)
+    run_id = new_run_id()
+    _warn_in_flight(backend, [m.slug for m in chosen])
     from reconciler.http.notices import Notices
 
     notices = Notices()
     plans = read_plans(target, Selection(selection.all, chosen), merchants_dir, parallelism,
                        verb="read", notices=notices)
+    # Their live state is re-read under their locks: earlier interrupted writes are settled.
+    backend.acknowledge([p.slug for p in plans if not p.error], run_id)
     document = plan_document(target, plans)
     say(render_plan(document, color=use_color(stdout_is_tty())))
     show_notices(notices)
@@ -141,10 +138,26 @@ def _locked_apply(target: Target, selection: Selection, merchants_dir: Path,
     if not _confirm(auto_approve or reviewed is not None):  # a saved plan was reviewed already
         say("Apply cancelled; nothing was written.", err=True)
         return exitcodes.ERROR
-    reports = run(_write(target, selection, merchants_dir, runnable, allow_destructive,
-                                 parallelism))
+    context = AuditContext(Identity.current(), target.name, run_id, document["checksum"])
+    reports = run(_write(target, backend, context, selection, merchants_dir, runnable,
+                         allow_destructive, parallelism))
     say(render_report([r.to_json() for r in reports], color=use_color(stdout_is_tty())))
-    return exitcodes.worst(codes + [_report_code(r) for r in reports])
+    code = exitcodes.worst(codes + [_report_code(r) for r in reports] + _lost_code(reports))
+    # Exit 1 promises nothing was written: once anything was, a failure anywhere is partial.
+    if code == exitcodes.ERROR and any(r.count("applied") for r in reports):
+        return exitcodes.PARTIAL
+    return code
+
+
+def _lost_code(reports: list[MerchantReport]) -> list[int]:
+    """When the backend went away mid-apply: say so, and exit 4 if anything was written, else 1."""
+    lost = next((r.backend_lost for r in reports if r.backend_lost), None)
+    if lost is None:
+        return []
+    written = sum(r.count("applied") for r in reports)
+    say(f"Error: {lost}. Stopped sending writes: {written} write(s) were done. Once the backend "
+        "is back, run apply again: it re-reads live state and converges.", err=True)
+    return [exitcodes.PARTIAL if written else exitcodes.ERROR]
 
 
 def _has_work(plan: MerchantPlan, allow_destructive: bool) -> bool:
@@ -152,30 +165,24 @@ def _has_work(plan: MerchantPlan, allow_destructive: bool) -> bool:
                for c in plan.changes)
 
 
-async def _write(target: Target, selection: Selection, merchants_dir: Path,
-                 plans: list[MerchantPlan], allow_destructive: bool,
+async def _write(target: Target, backend: Backend, context: AuditContext, selection: Selection,
+                 merchants_dir: Path, plans: list[MerchantPlan], allow_destructive: bool,
                  parallelism: int) -> list[MerchantReport]:
-    try:
-        journal = Journal(target.state_dir, target.name)
-        acknowledge(target.state_dir, journal.run_id)  # live state was re-read after those runs
-    except OSError as exc:
-        raise CommandError(f"cannot write the journal under {target.state_dir / 'journal'} "
-                           f"({exc.strerror or exc}); nothing was written") from None
+    journal = backend.journal(context)
     try:
         async with client_pool(target, selection.all, merchants_dir, read_only=False) as pool:
             merchants = {m.slug: m for m in selection.all}
             return await apply_fleet(plans, merchants, pool, journal,
                                      allow_destructive=allow_destructive, parallelism=parallelism)
     finally:
-        try:
-            journal.close()
-        except OSError as exc:  # a full disk: the lines already written stay readable
-            say(f"warning: the journal could not be completed ({exc.strerror or exc})", err=True)
-        say(f"Journal: {journal.path}", err=True)
+        with contextlib.suppress(Exception):  # a backend already gone has nothing to close
+            await journal.close()
+        say(f"Journal: {journal.location}", err=True)
 
 
-def _warn_in_flight(target: Target) -> None:
-    pending = in_flight(target.state_dir)
+def _warn_in_flight(backend: Backend, slugs: list[str]) -> None:
+    """The writes of these merchants (locked by this run) that an earlier apply left unfinished."""
+    pending = backend.in_flight(slugs, lambda text: say(f"warning: {text}", err=True))
     if pending:
         addresses = ", ".join(sorted({f"{e['merchant']}:{e['address']}" for e in pending}))
         say(f"note: an earlier apply was interrupted with {len(pending)} write(s) in flight "

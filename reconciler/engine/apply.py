@@ -9,8 +9,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from reconciler import declarations
+from reconciler.backend import BackendLost, RunJournal
 from reconciler.engine.fleet import bounded_map
-from reconciler.engine.journal import Journal
 from reconciler.engine.plan import MerchantPlan, ProviderSource, error_text
 from reconciler.model import Change, DesiredState
 
@@ -31,6 +31,7 @@ class MerchantReport:
     slug: str
     outcomes: list[Outcome] = field(default_factory=list)
     error: str | None = None  # set when the merchant could not be applied at all
+    backend_lost: str | None = None  # the journal could not record a write: stopped there
 
     def count(self, result: str) -> int:
         return sum(1 for o in self.outcomes if o.result == result)
@@ -68,7 +69,7 @@ def _skip_reason(change: Change, allow_destructive: bool) -> str | None:
 
 
 async def apply_merchant(plan: MerchantPlan, desired: DesiredState,
-                         providers: Mapping[str, object], journal: Journal, *,
+                         providers: Mapping[str, object], journal: RunJournal, *,
                          allow_destructive: bool) -> MerchantReport:
     report = MerchantReport(plan.slug)
     stopped: str | None = None
@@ -77,41 +78,40 @@ async def apply_merchant(plan: MerchantPlan, desired: DesiredState,
         if reason or stopped:
             report.outcomes.append(Outcome(change, SKIPPED, reason or stopped))
             continue
-        problem = _journal(journal, plan.slug, change, "intent")
-        if problem:  # a write that cannot be journaled is not sent
-            report.outcomes.append(Outcome(change, FAILED, f"{problem}; not sent"))
-            stopped = NO_JOURNAL
+        try:
+            await journal.record(plan.slug, change, "intent")
+        except BackendLost as exc:  # never send a write the journal does not know of
+            report.backend_lost = str(exc)
+            report.outcomes.append(Outcome(change, FAILED, f"not sent: {exc}"))
+            stopped = "not attempted: the journal could not record writes"
             continue
         try:
             await providers[change.service].apply(change, desired)  # type: ignore[attr-defined]
         except Exception as exc:  # one failed write stops this merchant only
             message = error_text(exc)
-            _journal(journal, plan.slug, change, "failed", message)
             report.outcomes.append(Outcome(change, FAILED, message))
             stopped = f"not attempted: an earlier write failed ({change.address})"
+            await _record_outcome(journal, report, plan.slug, change, "failed", message)
             continue
-        problem = _journal(journal, plan.slug, change, "applied")
-        report.outcomes.append(Outcome(change, APPLIED, problem))
-        stopped = NO_JOURNAL if problem else None
+        report.outcomes.append(Outcome(change, APPLIED))
+        if not await _record_outcome(journal, report, plan.slug, change, "applied"):
+            stopped = "not attempted: the journal could not record writes"
     return report
 
 
-NO_JOURNAL = "not attempted: the journal cannot be written"
-
-
-def _journal(journal: Journal, slug: str, change: Change, phase: str,
-             error: str | None = None) -> str | None:
-    """Record one journal line; a full or failing disk is returned as a reason, never raised."""
+async def _record_outcome(journal: RunJournal, report: MerchantReport, slug: str, change: Change,
+                          phase: str, error: str | None = None) -> bool:
+    """Record a write's outcome; False (and the report says why) when the backend is gone."""
     try:
-        journal.record(slug, change, phase, error)
-    except OSError as exc:
-        log.warning("journal %s: %s", journal.path, exc)
-        return f"journal write failed ({journal.path}: {exc.strerror or exc})"
-    return None
+        await journal.record(slug, change, phase, error)
+    except BackendLost as exc:
+        report.backend_lost = str(exc)
+        return False
+    return True
 
 
 async def apply_fleet(plans: list[MerchantPlan], merchants: Mapping[str, DesiredState],
-                      source: ProviderSource, journal: Journal, *, allow_destructive: bool,
+                      source: ProviderSource, journal: RunJournal, *, allow_destructive: bool,
                       parallelism: int = 10,
                       on_done: Callable[[MerchantReport], None] | None = None,
                       ) -> list[MerchantReport]:

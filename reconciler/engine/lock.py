@@ -1,4 +1,4 @@
-"""One apply per merchant at a time.
+"""One apply per merchant at a time, on the file backend.
 
 The lock is an OS file lock (`flock`) on `<state>/locks/<slug>.lock`: the
 kernel releases it when the holding process exits for any reason, including
@@ -9,16 +9,15 @@ written beside it, so a second apply can name the holder.
 from __future__ import annotations
 
 import contextlib
-import getpass
 import json
-import os
-import socket
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 from filelock import FileLock, Timeout
+
+from reconciler.backend.errors import BackendError
+from reconciler.backend.identity import Identity
 
 
 class LockHeld(Exception):
@@ -28,33 +27,55 @@ class LockHeld(Exception):
         self.holder = holder
 
 
-def _holder_text(path: Path) -> str:
+def holder_text(info: dict) -> str:
+    return (f"{info['user']}@{info['host']} (pid {info['pid']}, "
+            f"{info.get('command', 'apply')}, since {info['since']})")
+
+
+def _holder_in(path: Path) -> str:
     try:
-        info = json.loads(path.read_text())
-        return (f"{info['user']}@{info['host']} (pid {info['pid']}, "
-                f"{info.get('command', 'apply')}, since {info['since']})")
-    except (OSError, ValueError, KeyError):
+        return holder_text(json.loads(path.read_text()))
+    except (OSError, ValueError, KeyError, TypeError):
         return "another apply (holder unknown)"
 
 
 class MerchantLock:
     def __init__(self, state_dir: Path, slug: str, *, wait_seconds: float = 2.0) -> None:
         directory = state_dir / "locks"
-        directory.mkdir(parents=True, exist_ok=True)
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise BackendError(f"{directory}: the lock directory is not a directory; "
+                               "move it away and run again") from None
         self.slug = slug
         self.wait_seconds = wait_seconds
-        self._lock = FileLock(str(directory / f"{slug}.lock"), thread_local=False)
+        self.path = directory / f"{slug}.lock"
+        self._lock = FileLock(str(self.path), thread_local=False)
         self._holder = directory / f"{slug}.holder.json"
 
-    def acquire(self) -> None:
+    def try_acquire(self, identity: Identity | None = None, timeout: float = 0) -> bool:
+        """Take the lock if it is free (waiting up to `timeout`); False if another apply holds it."""
         try:
-            self._lock.acquire(timeout=self.wait_seconds, poll_interval=0.05)
+            self._lock.acquire(timeout=timeout, poll_interval=0.05)
         except Timeout:
-            raise LockHeld(self.slug, _holder_text(self._holder)) from None
-        self._holder.write_text(json.dumps({
-            "pid": os.getpid(), "host": socket.gethostname(), "user": getpass.getuser(),
-            "command": "apply", "since": datetime.now(UTC).isoformat(timespec="seconds"),
-        }))
+            return False
+        except IsADirectoryError:
+            raise BackendError(f"{self.path}: the lock path is a directory, not a lock file; "
+                               "remove it (no apply holds a directory) and run again") from None
+        except OSError as exc:
+            raise BackendError(f"{self.path}: cannot take the merchant lock "
+                               f"({exc.strerror or type(exc).__name__})") from None
+        info = (identity or Identity.current()).holder()
+        with contextlib.suppress(OSError):  # naming the holder is a courtesy, never a failure
+            self._holder.write_text(json.dumps(info))
+        return True
+
+    def holder(self) -> str:
+        return _holder_in(self._holder)
+
+    def acquire(self) -> None:
+        if not self.try_acquire(timeout=self.wait_seconds):
+            raise LockHeld(self.slug, self.holder())
 
     def release(self) -> None:
         with contextlib.suppress(OSError):

@@ -58,7 +58,7 @@ def test_a_full_disk_mid_apply_reports_partial_and_prints_the_journal(fleet: San
     result = cli(fleet, "apply", "--auto-approve", "--parallelism", "1",
                  preexec_fn=limited_file_size)
     assert result.returncode == 4, result.stdout[-2000:] + result.stderr[-2000:]
-    assert "journal write failed" in result.stdout and "File too large" in result.stdout
+    assert "cannot be written" in result.stdout and "File too large" in result.stdout
     journal = next(line for line in result.stderr.splitlines() if line.startswith("Journal: "))
     assert Path(journal.removeprefix("Journal: ")).stat().st_size <= JOURNAL_LIMIT
     writes = fleet.stats()["writes"]
