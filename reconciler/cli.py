@@ -160,10 +160,13 @@ def guarded(run) -> None:
 @click.option("--detailed-exitcode", is_flag=True,
               help="Exit 0 no changes, 2 changes, 3 some blocked, 1 error.")
 @click.option("--parallelism", type=click.IntRange(1, 512), default=10, show_default=True)
+@click.option("--commit", default=None, metavar="SHA",
+              help="The commit planned, named in the plan [default: $GITHUB_SHA, else "
+                   "'git rev-parse HEAD' in the merchants directory].")
 @workers_option
 @global_options
 @click.pass_context
-def plan(ctx, include, exclude, shard, fmt, out, detailed_exitcode, parallelism, workers,
+def plan(ctx, include, exclude, shard, fmt, out, detailed_exitcode, parallelism, commit, workers,
          merchants_dir, target_spec) -> None:
     """Show what differs between the merchant files and the live services. Never writes."""
     from reconciler.commands.common import load_selection
@@ -175,7 +178,8 @@ def plan(ctx, include, exclude, shard, fmt, out, detailed_exitcode, parallelism,
         target = c.target()
         selection = load_selection(c.merchants_dir, include, exclude, shard)
         return run_plan(target, selection, c.merchants_dir, fmt=fmt, out=out,
-                        detailed=detailed_exitcode, parallelism=parallelism, workers=workers)
+                        detailed=detailed_exitcode, parallelism=parallelism, workers=workers,
+                        commit=commit)
 
     guarded(body)
 
@@ -347,6 +351,16 @@ def plan_merge(files, fmt, out) -> None:
         return 0
 
     guarded(body)
+
+
+@cli.command("show")
+@click.argument("plan_file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text")
+def show(plan_file, fmt) -> None:
+    """Render a saved JSON plan without reading live state; refuses a tampered file."""
+    from reconciler.commands.show import run_show
+
+    guarded(lambda: run_show(plan_file, fmt))
 
 
 @cli.group()

@@ -113,7 +113,7 @@ def _locked_apply(target: Target, backend: Backend, selection: Selection, mercha
                        verb="read", notices=notices)
     # Their live state is re-read under their locks: earlier interrupted writes are settled.
     backend.acknowledge([p.slug for p in plans if not p.error], run_id)
-    document = plan_document(target, plans)
+    document = plan_document(target, plans, chosen)
     say(render_plan(document, color=use_color(stdout_is_tty())))
     show_notices(notices)
     stale = reviewed.stale(document) if reviewed is not None else []

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +23,8 @@ from reconciler.engine import exitcodes
 from reconciler.engine.document import build_document
 from reconciler.engine.plan import MerchantPlan, plan_fleet
 from reconciler.engine.runtime import load_client_stack
+from reconciler.model import DesiredState
+from reconciler.output.groups import with_groups
 from reconciler.output.jsonout import pretty
 from reconciler.output.markdown import render_markdown
 from reconciler.output.text import render_plan, use_color
@@ -37,8 +42,36 @@ def read_plans(target: Target, selection: Selection, merchants_dir: Path, parall
                               parallelism=parallelism, workers=workers, notices=notices)
 
 
-def plan_document(target: Target, plans: list[MerchantPlan]) -> dict[str, Any]:
-    return build_document(target.name, [p.to_json() for p in plans])
+def plan_document(target: Target, plans: list[MerchantPlan],
+                  merchants: Sequence[DesiredState] = (), commit: str | None = None) -> dict[str, Any]:
+    """The JSON plan, with its change sets; templated values group as their templates state them."""
+    from reconciler.config.templates import restate as restate_value
+
+    document = build_document(target.name, [p.to_json() for p in plans])
+    if commit:
+        document["commit"] = commit
+    by_slug = {m.slug: m for m in merchants}
+
+    def restate(slug: str, address: str, value: Any) -> Any:
+        desired = by_slug.get(slug)
+        return restate_value(desired, address, value) if desired else value
+
+    return with_groups(document, restate)
+
+
+def resolve_commit(option: str | None, merchants_dir: Path) -> str | None:
+    """The commit planned: --commit, else $GITHUB_SHA, else HEAD of the merchants' repository."""
+    if option:
+        return option
+    if os.environ.get("GITHUB_SHA"):
+        return os.environ["GITHUB_SHA"]
+    try:
+        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=merchants_dir, capture_output=True,
+                              text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None  # no git, or not a directory: the plan names no commit
+    head = done.stdout.strip()
+    return head if done.returncode == 0 and head else None
 
 
 def emit(document: dict[str, Any], fmt: str, apply_command: str | None = None) -> None:
@@ -72,7 +105,8 @@ def exit_code(document: dict[str, Any], detailed: bool) -> int:
 
 
 def run_plan(target: Target, selection: Selection, merchants_dir: Path, *, fmt: str,
-             out: Path | None, detailed: bool, parallelism: int, workers: int | str | None = None) -> int:
+             out: Path | None, detailed: bool, parallelism: int, workers: int | str | None = None,
+             commit: str | None = None) -> int:
     if fmt != "text":  # stdout stays machine-readable; people still see the target first
         say(f"Target: {target.name}", err=True)
     require_state_dir(target)
@@ -85,7 +119,8 @@ def run_plan(target: Target, selection: Selection, merchants_dir: Path, *, fmt: 
     with timed("read", merchants=len(selection.chosen), parallelism=parallelism):
         plans = read_plans(target, selection, merchants_dir, parallelism, workers, notices=notices)
     with timed("output"):
-        document = plan_document(target, plans)
+        document = plan_document(target, plans, selection.chosen,
+                                 resolve_commit(commit, merchants_dir))
         if out:
             write_plan_file(document, out)
         apply_command = f"reconciler apply --plan {out}" if out else None

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.engine.document import FORMAT_VERSION, build_document, merchant_checksum
+from reconciler.output.groups import build_groups, merge_groups
 
 
 class PlanMergeError(ValueError):
@@ -57,7 +58,13 @@ def _merge(labelled: list[tuple[str, Any]]) -> dict[str, Any]:
     target = _common_target(labelled)
     entries = _disjoint_entries(labelled)
     created_at = max(_created_at(label, doc) for label, doc in labelled)
-    return build_document(target, entries, created_at=created_at)
+    document = build_document(target, entries, created_at=created_at)
+    commits = {doc.get("commit") for _, doc in labelled}
+    if len(commits) == 1 and None not in commits:  # shards of one commit name it
+        document["commit"] = commits.pop()
+    groups = merge_groups([doc for _, doc in labelled])
+    document["groups"] = groups if groups is not None else build_groups(document["merchants"])
+    return document
 
 
 def _check_shape(label: str, document: Any) -> None:

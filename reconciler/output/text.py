@@ -5,9 +5,12 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import textwrap
 from typing import Any
 
 import click
+
+from reconciler.output.groups import groups_of
 
 SYMBOL = {"create": ("+", "green"), "update": ("~", "yellow"), "delete": ("-", "red")}
 
@@ -25,15 +28,15 @@ def _style(text: str, color: bool, **kwargs: Any) -> str:
     return click.style(text, **kwargs) if color else text
 
 
-def render_change(change: dict[str, Any], color: bool) -> str:
+def render_change(change: dict[str, Any], color: bool, width: int = 60) -> str:
     symbol, fg = SYMBOL[change["action"]]
     line = f"  {symbol} {change['address']}: "
     if change["action"] == "create":
-        line += show(change["after"])
+        line += show(change["after"], width)
     elif change["action"] == "delete":
-        line += f"{show(change['before'])} (remove)"
+        line += f"{show(change['before'], width)} (remove)"
     else:
-        line += f"{show(change['before'])} -> {show(change['after'])}"
+        line += f"{show(change['before'], width)} -> {show(change['after'], width)}"
     line = _style(line, color, fg=fg)
     if change.get("blocked_by") == "destructive":
         line += _style("  [destructive: blocked, needs --allow-destructive]", color, fg="red", bold=True)
@@ -83,10 +86,38 @@ def summary_line(summary: dict[str, int]) -> str:
     )
 
 
+def render_group(group: dict[str, Any], color: bool) -> list[str]:
+    """A change set of several merchants: its changes once, as stated, then who shares them."""
+    who = _style(f"{len(group['merchants']):,} merchants", color, bold=True)
+    changes, manual = group["changes"], group["manual_actions"]
+    if group["status"] == "error":
+        lines = [f"{who}: " + _style(f"error: {group['error']}", color, fg="red")]
+    elif not changes and not manual:
+        lines = [f"{who}: no changes"]
+    else:
+        lines = [f"{who}: {len(changes)} to change, {len(manual)} manual action(s)"]
+    for change in changes:
+        note = "  (as the template states it)" if change.get("templated") else ""
+        # wider than a merchant's line: a template's edit is often at its end
+        lines.append(render_change(change, color, width=160) + note)
+        lines += text_diff(change["before"], change["after"])
+    for action in manual:
+        lines.append(_style(f"  ! manual {action['id']}: {action.get('title') or ''}", color, fg="cyan"))
+    names = textwrap.wrap(", ".join(group["merchants"]), width=100,
+                          break_on_hyphens=False, break_long_words=False)
+    return [*lines, "  merchants: " + (names[0] if names else ""), *(f"    {n}" for n in names[1:])]
+
+
 def render_plan(document: dict[str, Any], color: bool = False) -> str:
     lines = [f"Target: {document['target']}"]
-    for entry in document["merchants"]:
-        lines += render_merchant(entry, color)
+    if document.get("commit"):
+        lines.append(f"Commit: {document['commit']}")
+    entries = {entry["merchant"]: entry for entry in document["merchants"]}
+    for group in groups_of(document):
+        if len(group["merchants"]) == 1:  # one merchant: its own values, as planned
+            lines += render_merchant(entries[group["merchants"][0]], color)
+        else:
+            lines += render_group(group, color)
     lines.append(summary_line(document["summary"]))
     lines.append(f"Checksum: {document['checksum']}")
     return "\n".join(lines)
