@@ -1,7 +1,7 @@
 """`reconciler show PLAN_FILE`: a saved JSON plan rendered again, without reading live state.
 
 Like `terraform show`: the plan is checked before it is shown (format,
-checksum over its merchants, change sets agreeing with those merchants), so
+checksum over its merchants and each merchant's own, change sets agreeing with those merchants), so
 what a reviewer reads is what `apply --plan` would apply. A file edited after
 planning is refused with exit 1.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from reconciler.commands.common import CommandError, say
-from reconciler.engine.document import checksum
+from reconciler.engine.document import checksum, merchant_checksum
 from reconciler.output.groups import check_groups
 from reconciler.output.merge import PlanMergeError, read_plan
 
@@ -29,6 +29,11 @@ def run_show(path: Path, fmt: str) -> int:
             f"{path}: the plan's content does not match its checksum (recorded "
             f"{document.get('checksum')!r}, computed {computed!r}): the file was changed after "
             "it was planned; plan again")
+    for entry in document["merchants"]:
+        own = entry.get("checksum")
+        if own is not None and own != merchant_checksum(document["target"], entry):
+            raise CommandError(f"{path}: the part of merchant {entry['merchant']!r} does not match "
+                               "its checksum; plan again")
     problems = check_groups(document)
     if problems:
         raise CommandError(f"{path}: the plan's change sets do not match its merchants: "

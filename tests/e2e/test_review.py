@@ -184,6 +184,14 @@ def test_show_refuses_a_tampered_plan(fleet: Fleet) -> None:
     assert edited.exit_code == 1 and edited.stdout == ""
     assert "does not match its checksum" in edited.stderr and str(path) in edited.stderr
 
+    resealed = json.loads(original)  # an edit with the whole plan's checksum made again
+    resealed["merchants"][3]["changes"][0]["after"] = "https://evil.example.com/"
+    resealed["checksum"] = checksum(resealed["target"], resealed["merchants"])
+    path.write_text(json.dumps(resealed))
+    part = fleet.cli("show", str(path))
+    assert part.exit_code == 1 and part.stdout == ""
+    assert "the part of merchant 'fleet-00003' does not match its checksum" in part.stderr
+
     document = json.loads(original)
     document["groups"][0]["merchants"].remove("fleet-00005")
     document["groups"][0]["count"] -= 1
