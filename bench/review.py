@@ -64,6 +64,11 @@ def measure(size: int, work: Path) -> dict[str, Any]:
     started = time.perf_counter()
     render_markdown(document)
     render_s = time.perf_counter() - started
+    # the worst case: a plan saved without groups, where every merchant's own values differ
+    ungrouped = {k: v for k, v in document.items() if k != "groups"}
+    started = time.perf_counter()
+    worst = render_markdown(ungrouped)
+    worst_s = time.perf_counter() - started
     groups = document["groups"]
     named = [g for g in groups if _names_group(markdown, g)]
     listed = len(set(re.findall(r"fleet-\d{5}", markdown)))
@@ -80,7 +85,9 @@ def measure(size: int, work: Path) -> dict[str, Any]:
         "apply_s": round(apply_s, 2),
         "plan_s": round(plan_s, 2),
         "show_markdown_s": round(show_s, 3),
-        "render_in_process_s": round(render_s, 3),
+        "render_in_process_s": round(render_s, 5),
+        "ungrouped_render_s": round(worst_s, 4),
+        "ungrouped_characters": len(worst),
     }
 
 
@@ -112,7 +119,10 @@ def section(r: dict[str, Any]) -> str:
         f"| comment size | {r['characters']:,} characters | ≤ {LIMIT:,} |",
         f"| `reconciler show --format markdown` (whole process) | {r['show_markdown_s']:.2f} s "
         f"| < {RENDER_TARGET_S:.0f} s |",
-        f"| rendering alone, in process | {r['render_in_process_s'] * 1000:.0f} ms | |",
+        f"| rendering alone, in process | {r['render_in_process_s'] * 1000:.1f} ms | |",
+        f"| the same plan without its groups (every merchant its own set), grouped and "
+        f"rendered in process | {r['ungrouped_render_s'] * 1000:.0f} ms, "
+        f"{r['ungrouped_characters']:,} characters | < {RENDER_TARGET_S:.0f} s, ≤ {LIMIT:,} |",
         f"| JSON plan | {r['plan_json_bytes'] / 1e6:.1f} MB | |",
         f"| `plan --out` (embedded sandbox) | {r['plan_s']:.1f} s | |",
         f"| `apply` beforehand (embedded sandbox) | {r['apply_s']:.1f} s | |",

@@ -148,7 +148,7 @@ def render_markdown(document: dict[str, Any], limit: int = GITHUB_LIMIT,
                     apply_command: str = "reconciler apply --plan plan.json") -> str:
     groups = groups_of(document)
     shown = [g for g in groups if g["changes"] or g["manual_actions"] or g["status"] == "error"]
-    quiet = sum(len(g["merchants"]) for g in groups if g not in shown)
+    quiet = sum(len(g["merchants"]) for g in groups) - sum(len(g["merchants"]) for g in shown)
     head = [verdict(document), ""]
     rows = _attention(shown)
     footer = _footer(document, apply_command)
@@ -186,9 +186,12 @@ def _sections(groups: list[dict[str, Any]], budget: int) -> str:
 def _folded_sections(groups: list[dict[str, Any]], bare: list[str], budget: int) -> str:
     """More change sets than fit: the first in full, then one line each, then a count of the rest."""
     lines = [f"- {_title(g)}" for g in groups]
+    after = [0] * (len(lines) + 1)  # after[i]: characters of the one-liners from i on
+    for i in range(len(lines) - 1, -1, -1):
+        after[i] = after[i + 1] + len(lines[i]) + 1
     out, used, index = [], 0, 0
     while index < len(groups):  # a full section while the rest still fit as one-liners
-        rest = min(sum(len(line) + 1 for line in lines[index + 1:]) + 400, budget // 2)
+        rest = min(after[index + 1] + 400, budget // 2)
         if used + len(bare[index]) + 1 + rest > budget:
             break
         out.append(bare[index])
