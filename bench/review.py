@@ -132,14 +132,27 @@ def section(r: dict[str, Any]) -> str:
     ])
 
 
+def place(text: str, block: str) -> str:
+    """`text` with `block` as its review section: in place, else before "## Reading the numbers"."""
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        return head + block + rest.split(END, 1)[1]
+    anchor = "## Reading the numbers"
+    if anchor in text:
+        return text.replace(anchor, block + "\n\n" + anchor, 1)
+    return text.rstrip("\n") + "\n\n" + block + "\n"
+
+
+def keep(text: str, doc: Path = DOC) -> str:
+    """`text` (a freshly rendered report) with the review section of `doc` kept in it."""
+    old = doc.read_text(encoding="utf-8") if doc.exists() else ""
+    if BEGIN not in old or END not in old:
+        return text
+    return place(text, BEGIN + old.split(BEGIN, 1)[1].split(END, 1)[0] + END)
+
+
 def write_section(text: str, doc: Path = DOC) -> None:
-    current = doc.read_text() if doc.exists() else "# Performance\n"
-    if BEGIN in current and END in current:
-        head, rest = current.split(BEGIN, 1)
-        current = head + text + rest.split(END, 1)[1]
-    else:
-        current = current.rstrip("\n") + "\n\n" + text + "\n"
-    doc.write_text(current)
+    doc.write_text(place(doc.read_text() if doc.exists() else "# Performance\n", text))
 
 
 def main(argv: list[str] | None = None) -> int:
