@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import subprocess
 from pathlib import Path
 
@@ -33,8 +34,12 @@ class Fleet:
                     "GITHUB_SHA": None}
 
     def cli(self, *args: str, env: dict[str, str | None] | None = None) -> Result:
-        result = CliRunner().invoke(cli, ["--merchants", str(self.merchants), *args],
-                                    env={**self.env, **(env or {})})
+        sigterm = signal.getsignal(signal.SIGTERM)  # apply sets its own; the test run keeps pytest's
+        try:
+            result = CliRunner().invoke(cli, ["--merchants", str(self.merchants), *args],
+                                        env={**self.env, **(env or {})})
+        finally:
+            signal.signal(signal.SIGTERM, sigterm)
         assert "Traceback" not in result.output + result.stderr, result.output + result.stderr
         assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit)
         return result
