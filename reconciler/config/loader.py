@@ -72,8 +72,8 @@ def _rest_of(merchants_dir: Path, chosen: set[Path], store: ProfileStore) -> lis
     """The other merchant files of `merchants_dir` that load far enough to be compared."""
     if not merchants_dir.is_dir():
         return []
-    others = [_load_one(path, store) for resolved, path in sorted(_listing(merchants_dir))
-              if resolved not in chosen]
+    listed, _refused = _listing(merchants_dir, _resolved(merchants_dir))  # not reported here
+    others = [_load_one(path, store) for resolved, path in sorted(listed) if resolved not in chosen]
     return [Member(o.file, o.slug, o.doc) for o in others if o.doc is not None]
 
 
