@@ -73,7 +73,8 @@ def _rest_of(merchants_dir: Path, chosen: set[Path], store: ProfileStore) -> lis
     if not merchants_dir.is_dir():
         return []
     listed, _refused = _listing(merchants_dir, _resolved(merchants_dir))  # not reported here
-    others = [_load_one(path, store) for resolved, path in sorted(listed) if resolved not in chosen]
+    others = [_load_one(path, store, secret_files=False)  # compared, not decrypted
+              for resolved, path in sorted(listed) if resolved not in chosen]
     return [Member(o.file, o.slug, o.doc) for o in others if o.doc is not None]
 
 
