@@ -356,8 +356,10 @@ def verify(ctx, include, exclude, shard, fmt, parallelism, workers, merchants_di
 
 @cli.command()
 @selection_options
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-@click.option("--parallelism", type=click.IntRange(1, 512), default=10, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              help="text (the contract matrix) or json.")
+@click.option("--parallelism", type=click.IntRange(1, 512), default=10, show_default=True,
+              help="Merchants probed at the same time.")
 @global_options
 @click.pass_context
 def doctor(ctx, include, exclude, shard, fmt, parallelism, merchants_dir, target_spec) -> None:
