@@ -255,7 +255,8 @@ def apply(ctx, include, exclude, shard, plan_file, auto_approve, allow_destructi
 @click.option("--merchant", default=None, metavar="SLUG", help="Only this merchant's writes.")
 @click.option("--since", default=None, metavar="WHEN",
               help="Only writes since then: 30m, 12h, 7d, 2w, or an ISO date or time (UTC).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              help="text (one line per entry) or json.")
 @backend_option
 @global_options
 @click.pass_context

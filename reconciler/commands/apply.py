@@ -107,7 +107,8 @@ def _locked_apply(target: Target, backend: Backend, selection: Selection, mercha
         return exitcodes.REFUSED
     chosen = [m for m in selection.chosen if m.slug not in refused]
     if not chosen:
-        say("refusing to apply: every selected merchant is locked by another apply", err=True)
+        say("refusing to apply: every selected merchant is locked by another apply; nothing was "
+            "written.", err=True)
         return exitcodes.worst(codes)
     run_id = new_run_id()
     _warn_in_flight(backend, [m.slug for m in chosen])
@@ -138,8 +139,8 @@ def _locked_apply(target: Target, backend: Backend, selection: Selection, mercha
         return exitcodes.worst([*codes, exitcodes.BLOCKED])
     runnable = [p for p in runnable if _has_work(p, allow_destructive)]
     if not runnable:
-        if locks.refused:  # "Nothing to apply." would read as success
-            say(f"refusing to apply: {len(locks.refused)} merchant(s) locked by another apply "
+        if refused:  # "Nothing to apply." would read as success
+            say(f"refusing to apply: {len(refused)} merchant(s) locked by another apply "
                 "(see above); nothing was written.", err=True)
         else:
             say("Nothing to apply.")
