@@ -163,7 +163,8 @@ def _when(text: str) -> datetime | None:
 
 async def _returns(request: Request, record: dict[str, Any]) -> Response:
     query = request.query_params
-    items = list(record["loop"]["returns"])
+    # Loop's ids are strings on the wire (DetailedReturnList); the state keeps numbers.
+    items = [{**r, "id": str(r["id"])} for r in record["loop"]["returns"]]
     errors: dict[str, list[str]] = {}
     for field, keep in (("from", lambda r, t: _when(r["created_at"]) >= t),
                         ("to", lambda r, t: _when(r["created_at"]) <= t)):
