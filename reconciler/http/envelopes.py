@@ -2,9 +2,11 @@
 
 Each service has its own envelope (docs/providers/<service>.md): TikTok's
 `{"code", "message", "data"}` with `code != 0` meaning failure even on HTTP
-200; Pipe17's `{"success": false}`; Shopify GraphQL's `errors` in a 200,
-including `THROTTLED`; Loop's plain JSON with `{"error": {...}}` or
-`{"message"}` on failure. This is the one place that knows them.
+200, the code typed by TikTok's published table (`tiktok_codes`) before the
+status; Pipe17's `{"success": false}`; Shopify GraphQL's `errors` in a 200,
+including `THROTTLED`; Loop's plain JSON with `{"error": {...}}`, 400
+`{"errors": [..]}` or 422 `{"message", "errors": {field: [..]}}` on failure.
+This is the one place that knows them.
 """
 
 from __future__ import annotations
