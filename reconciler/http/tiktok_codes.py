@@ -24,7 +24,7 @@ from reconciler.http.errors import (
 
 ErrorClass = type[ServiceError]
 
-# code -> (error type, what it means, said once for docs and messages)
+# code -> (error type, what TikTok's table says it means)
 COMMON_ERRORS: dict[int, tuple[ErrorClass, str]] = {
     36009002: (RateLimitedError, "too many requests"),
     36009003: (ServerError, "internal error"),
@@ -58,7 +58,3 @@ def classify(code: int) -> ErrorClass | None:
         return known[0]
     return _PREFIXES.get(str(code)[:3])
 
-
-def meaning(code: int) -> str | None:
-    known = COMMON_ERRORS.get(code)
-    return known[1] if known else None
