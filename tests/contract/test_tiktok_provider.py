@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from reconciler.http.errors import OwnershipError
 from reconciler.http.pool import ClientPool
 from reconciler.providers.tiktok_shop import TikTokOrder, TikTokReturn
 from reconciler.sandbox.seed import credentials_of
@@ -50,7 +51,8 @@ async def test_shop_cipher_from_the_authorized_shops_sample(fake, make_merchant,
     fake.on("GET", "/authorization/202309/shops", body(sample))
     async with ClientPool(make_target(), read_only=True, transport=fake.transport, retry=FAST) as pool:
         assert await pool.tiktok_shop(make_merchant(tiktok_shop_id=SHOP_ID)).shop_cipher() == CIPHER
-        assert await pool.tiktok_shop(make_merchant("other-shop")).shop_cipher() is None
+        with pytest.raises(OwnershipError, match="authorized for 1 other shop"):
+            await pool.tiktok_shop(make_merchant("other-shop")).shop_cipher()
 
 
 @pytest.mark.parametrize("sample", [RB_API / "order_202309_orders_search.json",
