@@ -16,6 +16,7 @@ from reconciler.http.errors import (
     RateLimitedError,
     ServerError,
     ServiceError,
+    TokenExpiredError,
     ValidationError,
 )
 from reconciler.http.tiktok_codes import COMMON_ERRORS
@@ -37,7 +38,7 @@ EXPECTED: dict[int, tuple[type[ServiceError], bool]] = {
     36009033: (AuthError, False),  # IP allow list
     36004004: (AuthError, False),  # invalid auth code
     101000: (AuthError, False),  # invalid token header
-    105002: (AuthError, False),  # expired access token
+    105002: (TokenExpiredError, False),  # expired access token (the TikTok session refreshes it)
     105005: (MissingScopeError, False),  # missing access scope
     106001: (AuthError, False),  # invalid sign
     106013: (ValidationError, False),  # missing shop_cipher
