@@ -52,7 +52,8 @@ def test_a_wrong_tiktok_app_key_is_a_credential_error_within_seconds_without_a_r
     assert "tiktok_shop" in error and "code 36009004" in error and "app_key" in error
     assert "TikTok Shop refused the request's credentials" in error and "attempts" not in error
     assert elapsed < 5, f"{elapsed:.1f}s"
-    assert tiktok_requests(served) - before == 1  # one refused call, never retried
+    # At most the token exchange on TikTok's auth host and the one refused call: never retried.
+    assert tiktok_requests(served) - before <= 2
 
 
 @pytest.mark.parametrize("status", [429, 200])
