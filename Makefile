@@ -34,7 +34,8 @@ bench: install
 bench-secrets: install  # only the SOPS part of the benchmark (section "Resolving SOPS secrets")
 	$(BIN)/python -m bench.secrets
 
-schema: install  # regenerate the fast validators after editing schemas/merchant.schema.json
+schema: install  # after editing schemas/*.json: ship them in the package, regenerate the fast validators
+	cp schemas/merchant.schema.json schemas/plan.schema.json reconciler/schemas/
 	$(BIN)/python -c "from reconciler.config.schema import generate; print(*generate(), sep='\n')"
 
 clean:
