@@ -38,7 +38,8 @@ bench-secrets: install  # only the SOPS part of the benchmark (section "Resolvin
 bench-review: install  # only the pull-request comment of a 5,000-merchant profile edit
 	$(BIN)/python -m bench.review
 
-schema: install  # regenerate the fast validators after editing schemas/merchant.schema.json
+schema: install  # after editing schemas/*.json: ship them in the package, regenerate the fast validators
+	cp schemas/merchant.schema.json schemas/plan.schema.json reconciler/schemas/
 	$(BIN)/python -c "from reconciler.config.schema import generate; print(*generate(), sep='\n')"
 
 clean:

@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from reconciler import __version__
+from reconciler.clibase import ReconcilerGroup, disable_color
 from reconciler.targets import Target, TargetError, resolve_target
 
 
@@ -33,19 +34,25 @@ class Context:
 
 
 def global_options(func):
-    """--merchants and --target, accepted on every command (DESIGN.md section 5)."""
+    """--merchants and --target, accepted before or after the subcommand (docs/design.md section 5).
+
+    No `envvar=` here: RECONCILER_TARGET is read last, by `resolve_target`, so
+    an explicit --target anywhere on the command line beats the environment.
+    """
     func = click.option(
         "--merchants", "merchants_dir", type=click.Path(path_type=Path), default=None,
         help="Directory of merchant files (default: merchants/).",
     )(func)
     func = click.option(
-        "--target", "target_spec", default=None, envvar="RECONCILER_TARGET",
-        help="sandbox (default), live, or http://HOST:PORT of a served sandbox.",
+        "--target", "target_spec", default=None,
+        help="sandbox (default), live, or http://HOST:PORT of a served sandbox "
+             "[default: $RECONCILER_TARGET, else sandbox].",
     )(func)
     return func
 
 
 def make_context(ctx: click.Context, merchants_dir: Path | None, target_spec: str | None) -> Context:
+    """The subcommand's own flags, else the group's (the environment comes after both)."""
     parent: Context | None = ctx.find_object(Context)
     return Context(
         merchants_dir=merchants_dir or (parent.merchants_dir if parent else Path("merchants")),
@@ -53,42 +60,70 @@ def make_context(ctx: click.Context, merchants_dir: Path | None, target_spec: st
     )
 
 
-@click.group()
-@click.version_option(__version__, prog_name="reconciler")
+@click.group(cls=ReconcilerGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="reconciler", help="Show the version and exit.")
 @global_options
+@click.option("--no-color", is_flag=True,
+              help="Never color output (also: NO_COLOR set to a non-empty value).")
 @click.pass_context
-def cli(ctx: click.Context, merchants_dir: Path | None, target_spec: str | None) -> None:
+def cli(ctx: click.Context, merchants_dir: Path | None, target_spec: str | None,
+        no_color: bool) -> None:
     """Merchant returns integrations (TikTok Shop, Pipe17, Shopify, Loop) as code."""
+    disable_color(no_color)  # per run: an earlier in-process run's flag never lingers
     ctx.obj = Context(merchants_dir or Path("merchants"), target_spec)
 
 
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              help="text (one line per problem) or json.")
 @global_options
 @click.pass_context
 def validate(ctx: click.Context, paths: tuple[Path, ...], fmt: str, merchants_dir, target_spec) -> None:
-    """Check merchant files offline: schema, profiles, templates and domain rules."""
+    """Check merchant files offline: schema, profiles, templates and domain rules.
+
+    PATHS (default: the whole merchants directory) are merchant files, profiles
+    (checked as profiles) or directories; the rules across files compare them
+    with the rest of the merchants directory.
+    """
+    from reconciler.commands.common import check_merchants_dir
     from reconciler.config import load_merchants
 
     c = make_context(ctx, merchants_dir, target_spec)
-    result = load_merchants(c.merchants_dir, list(paths) or None)
-    if fmt == "json":
-        click.echo(json.dumps({
-            "valid": not result.problems,
-            "merchants": [m.slug for m in result.merchants],
-            "problems": [p.to_json() for p in result.problems],
-        }, indent=2))
-    else:
-        for problem in result.problems:
-            click.echo(problem.format(), err=False)
-        count = len(result.problems)
-        summary = (
-            f"{len(result.merchants)} merchant file(s) valid"
-            if not count else f"{count} problem(s) found"
-        )
-        click.echo(summary, err=True)
-    sys.exit(1 if result.problems else 0)
+
+    def body() -> int:
+        if not paths:
+            check_merchants_dir(c.merchants_dir)
+        result = load_merchants(c.merchants_dir, list(paths) or None, against_rest=True)
+        if fmt == "json":
+            click.echo(json.dumps({
+                "valid": not result.problems,
+                "merchants": [m.slug for m in result.merchants],
+                "profiles": result.profiles,
+                "problems": [p.to_json() for p in result.problems],
+            }, indent=2))
+        else:
+            _validate_text(result)
+        return 1 if result.problems else 0
+
+    guarded(body)
+
+
+def _validate_text(result) -> None:
+    for problem in result.problems:
+        click.echo(problem.format(), err=False)
+    failed = {p.file for p in result.problems}
+    for profile in result.profiles:
+        state = "has problems" if profile in failed else "valid"
+        click.echo(f"{profile}: a profile, checked as a profile (every key optional): {state}",
+                   err=True)
+    count = len(result.problems)
+    profiles = f" and {len(result.profiles)} profile(s)" if result.profiles else ""
+    summary = (
+        f"{len(result.merchants)} merchant file(s){profiles} valid"
+        if not count else f"{count} problem(s) found"
+    )
+    click.echo(summary, err=True)
 
 
 def selection_options(func):
@@ -154,12 +189,14 @@ def guarded(run) -> None:
 
 @cli.command()
 @selection_options
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
+              help="text for people, json (docs/design.md section 5) or markdown for pull requests.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Also save the JSON plan here, for review and 'apply --plan'.")
 @click.option("--detailed-exitcode", is_flag=True,
               help="Exit 0 no changes, 2 changes, 3 some blocked, 1 error.")
-@click.option("--parallelism", type=click.IntRange(1, 512), default=10, show_default=True)
+@click.option("--parallelism", type=click.IntRange(1, 512), default=10, show_default=True,
+              help="Merchants read or written at the same time.")
 @click.option("--commit", default=None, metavar="SHA",
               help="The commit planned, named in the plan [default: $GITHUB_SHA, else "
                    "'git rev-parse HEAD' in the merchants directory].")
@@ -169,13 +206,14 @@ def guarded(run) -> None:
 def plan(ctx, include, exclude, shard, fmt, out, detailed_exitcode, parallelism, commit, workers,
          merchants_dir, target_spec) -> None:
     """Show what differs between the merchant files and the live services. Never writes."""
-    from reconciler.commands.common import load_selection
+    from reconciler.commands.common import announce, load_selection
     from reconciler.commands.plan import run_plan
 
     c = make_context(ctx, merchants_dir, target_spec)
 
     def body() -> int:
         target = c.target()
+        announce(target, fmt)
         selection = load_selection(c.merchants_dir, include, exclude, shard)
         return run_plan(target, selection, c.merchants_dir, fmt=fmt, out=out,
                         detailed=detailed_exitcode, parallelism=parallelism, workers=workers,
@@ -190,7 +228,8 @@ def plan(ctx, include, exclude, shard, fmt, out, detailed_exitcode, parallelism,
               help="Apply this reviewed plan; refused (exit 5) if live state moved since.")
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--allow-destructive", is_flag=True, help="Also apply destructive changes.")
-@click.option("--parallelism", type=click.IntRange(1, 512), default=10, show_default=True)
+@click.option("--parallelism", type=click.IntRange(1, 512), default=10, show_default=True,
+              help="Merchants read or written at the same time.")
 @click.option("--lock-wait", type=click.FloatRange(0, 3600), default=2.0, show_default=True,
               help="Seconds to wait, for the whole run, for merchants held by another apply.")
 @backend_option
@@ -200,12 +239,13 @@ def apply(ctx, include, exclude, shard, plan_file, auto_approve, allow_destructi
           lock_wait, backend_spec, merchants_dir, target_spec) -> None:
     """Make the live services match the merchant files."""
     from reconciler.commands.apply import run_apply
-    from reconciler.commands.common import load_selection
+    from reconciler.commands.common import announce, load_selection
 
     c = make_context(ctx, merchants_dir, target_spec)
 
     def body() -> int:
         target = c.target()
+        announce(target)
         selection = load_selection(c.merchants_dir, include, exclude, shard)
         return run_apply(target, selection, c.merchants_dir, plan_file=plan_file,
                          auto_approve=auto_approve, allow_destructive=allow_destructive,
@@ -219,7 +259,8 @@ def apply(ctx, include, exclude, shard, plan_file, auto_approve, allow_destructi
 @click.option("--merchant", default=None, metavar="SLUG", help="Only this merchant's writes.")
 @click.option("--since", default=None, metavar="WHEN",
               help="Only writes since then: 30m, 12h, 7d, 2w, or an ISO date or time (UTC).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              help="text (one line per entry) or json.")
 @backend_option
 @global_options
 @click.pass_context
@@ -266,11 +307,16 @@ def backend_migrate(ctx, backend_spec, merchants_dir, target_spec) -> None:
 @click.argument("slug", required=False)
 @click.option("--all", "export_all", is_flag=True,
               help="Export every merchant found live that has no file yet (needs --out-dir).")
-@click.option("--out-dir", type=click.Path(path_type=Path, file_okay=False), default=None)
+@click.option("--out-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="With --all: write one <slug>.yaml per merchant into this directory.")
 @global_options
 @click.pass_context
 def export(ctx, slug, export_all, out_dir, merchants_dir, target_spec) -> None:
-    """Write merchant YAML from live settings (adopt a merchant configured by hand)."""
+    """Write merchant YAML from live settings (adopt a merchant configured by hand).
+
+    SLUG: the merchant to export (its file gives the ids and secret references).
+    """
+    from reconciler.commands.common import check_merchants_dir
     from reconciler.commands.export import run_export
 
     c = make_context(ctx, merchants_dir, target_spec)
@@ -280,6 +326,7 @@ def export(ctx, slug, export_all, out_dir, merchants_dir, target_spec) -> None:
             raise click.UsageError("give either SLUG or --all")
         if export_all and not out_dir:
             raise click.UsageError("--all needs --out-dir")
+        check_merchants_dir(c.merchants_dir)
         return run_export(c.target(), c.merchants_dir, slug=slug, out_dir=out_dir)
 
     guarded(body)
@@ -287,21 +334,24 @@ def export(ctx, slug, export_all, out_dir, merchants_dir, target_spec) -> None:
 
 @cli.command()
 @selection_options
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-@click.option("--parallelism", type=click.IntRange(1, 512), default=10, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              help="text (one line per check) or json.")
+@click.option("--parallelism", type=click.IntRange(1, 512), default=10, show_default=True,
+              help="Merchants read or written at the same time.")
 @workers_option
 @global_options
 @click.pass_context
 def verify(ctx, include, exclude, shard, fmt, parallelism, workers, merchants_dir,
            target_spec) -> None:
     """End-to-end checks on the live systems: returns really work for TikTok buyers."""
-    from reconciler.commands.common import load_selection
+    from reconciler.commands.common import announce, load_selection
     from reconciler.commands.verify import run_verify
 
     c = make_context(ctx, merchants_dir, target_spec)
 
     def body() -> int:
         target = c.target()
+        announce(target, fmt)
         selection = load_selection(c.merchants_dir, include, exclude, shard)
         return run_verify(target, selection, c.merchants_dir, fmt=fmt, parallelism=parallelism,
                           workers=workers)
@@ -311,8 +361,10 @@ def verify(ctx, include, exclude, shard, fmt, parallelism, workers, merchants_di
 
 @cli.command()
 @selection_options
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-@click.option("--parallelism", type=click.IntRange(1, 512), default=10, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              help="text (the contract matrix) or json.")
+@click.option("--parallelism", type=click.IntRange(1, 512), default=10, show_default=True,
+              help="Merchants probed at the same time.")
 @global_options
 @click.pass_context
 def doctor(ctx, include, exclude, shard, fmt, parallelism, merchants_dir, target_spec) -> None:
@@ -332,10 +384,15 @@ def doctor(ctx, include, exclude, shard, fmt, parallelism, merchants_dir, target
 
 @cli.command("plan-merge")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="json")
-@click.option("--out", type=click.Path(path_type=Path), default=None)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="json",
+              help="How to print the merged plan.")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Also save the merged JSON plan here, for 'apply --plan'.")
 def plan_merge(files, fmt, out) -> None:
-    """Merge JSON plans of several shards into one (same checksum as an unsharded plan)."""
+    """Merge JSON plans of several shards into one (same checksum as an unsharded plan).
+
+    FILES: the JSON plans of the shards (`plan --shard I/N --out FILE`).
+    """
     from reconciler.commands.common import CommandError
     from reconciler.commands.plan import emit, write_plan_file
     from reconciler.output.merge import merge_files
@@ -355,9 +412,10 @@ def plan_merge(files, fmt, out) -> None:
 
 @cli.command("show")
 @click.argument("plan_file", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
+              help="text for people, json (the plan itself) or markdown for pull requests.")
 def show(plan_file, fmt) -> None:
-    """Render a saved JSON plan without reading live state; refuses a tampered file."""
+    """Render PLAN_FILE, a saved JSON plan, without reading live state; refuses a tampered file."""
     from reconciler.commands.show import run_show
 
     guarded(lambda: run_show(plan_file, fmt))
@@ -410,8 +468,10 @@ def sandbox() -> None:
 
 
 @sandbox.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, default=8787, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Loopback address to listen on (127.0.0.1, ::1 or localhost).")
+@click.option("--port", type=click.IntRange(1, 65535), default=8787, show_default=True,
+              help="TCP port to listen on (1-65535).")
 @click.option("--state", "state_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Persist the emulator's state in this file.")
 @click.option("--scenario", "scenarios", multiple=True, metavar="SLUG=NAME",
@@ -424,7 +484,7 @@ def sandbox() -> None:
 def sandbox_serve(ctx, host, port, state_file, scenarios, published_only, merchants_dir,
                   target_spec) -> None:
     """Serve the sandbox over HTTP on loopback."""
-    from reconciler.commands.common import CommandError
+    from reconciler.commands.common import CommandError, check_merchants_dir
     from reconciler.config import load_merchants
     from reconciler.sandbox import load_scenarios, serve
     from reconciler.sandbox.state import PUBLISHED_ONLY, mode_from_env
@@ -432,6 +492,7 @@ def sandbox_serve(ctx, host, port, state_file, scenarios, published_only, mercha
     c = make_context(ctx, merchants_dir, target_spec)
 
     def body() -> int:
+        check_merchants_dir(c.merchants_dir)
         try:
             mode = PUBLISHED_ONLY if published_only else mode_from_env()
         except ValueError as exc:

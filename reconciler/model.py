@@ -4,7 +4,7 @@ Everything here is immutable: one merchant's desired state, a service's live
 snapshot and the changes between them are plain frozen data, safe to share
 between concurrently planned merchants.
 
-Addresses (DESIGN.md section 4) name one managed setting:
+Addresses (docs/design.md section 4) name one managed setting:
 
     tiktok_shop.return_proxy.partner             "loop_pipe17"
     tiktok_shop.return_proxy.return_url          rendered URL template

@@ -54,10 +54,15 @@ def _confirm(auto_approve: bool) -> bool:
     return answer.strip() == "yes"
 
 
+def _sent(report: MerchantReport) -> int:
+    """Writes sent for the merchant: applied, or failed once sent (it may have landed when
+    the answer was lost), so exit 1 never hides a write."""
+    return report.count("applied") + report.count("failed")
+
+
 def _report_code(report: MerchantReport) -> int:
-    applied = report.count("applied")
     if report.failed:
-        return exitcodes.PARTIAL if applied else exitcodes.ERROR
+        return exitcodes.PARTIAL if _sent(report) else exitcodes.ERROR
     return exitcodes.OK
 
 
@@ -102,7 +107,8 @@ def _locked_apply(target: Target, backend: Backend, selection: Selection, mercha
         return exitcodes.REFUSED
     chosen = [m for m in selection.chosen if m.slug not in refused]
     if not chosen:
-        say("refusing to apply: every selected merchant is locked by another apply", err=True)
+        say("refusing to apply: every selected merchant is locked by another apply; nothing was "
+            "written.", err=True)
         return exitcodes.worst(codes)
     run_id = new_run_id()
     _warn_in_flight(backend, [m.slug for m in chosen])
@@ -114,7 +120,7 @@ def _locked_apply(target: Target, backend: Backend, selection: Selection, mercha
     # Their live state is re-read under their locks: earlier interrupted writes are settled.
     backend.acknowledge([p.slug for p in plans if not p.error], run_id)
     document = plan_document(target, plans, chosen)
-    say(render_plan(document, color=use_color(stdout_is_tty())))
+    say(render_plan(document, color=use_color(stdout_is_tty()), header=False))
     show_notices(notices)
     stale = reviewed.stale(document) if reviewed is not None else []
     if stale:
@@ -133,7 +139,11 @@ def _locked_apply(target: Target, backend: Backend, selection: Selection, mercha
         return exitcodes.worst([*codes, exitcodes.BLOCKED])
     runnable = [p for p in runnable if _has_work(p, allow_destructive)]
     if not runnable:
-        say("Nothing to apply.")
+        if refused:  # "Nothing to apply." would read as success
+            say(f"refusing to apply: {len(refused)} merchant(s) locked by another apply "
+                "(see above); nothing was written.", err=True)
+        else:
+            say("Nothing to apply.")
         return exitcodes.worst(codes)
     if not _confirm(auto_approve or reviewed is not None):  # a saved plan was reviewed already
         say("Apply cancelled; nothing was written.", err=True)
@@ -142,11 +152,9 @@ def _locked_apply(target: Target, backend: Backend, selection: Selection, mercha
     reports = run(_write(target, backend, context, selection, merchants_dir, runnable,
                          allow_destructive, parallelism))
     say(render_report([r.to_json() for r in reports], color=use_color(stdout_is_tty())))
-    code = exitcodes.worst(codes + [_report_code(r) for r in reports] + _lost_code(reports))
-    # Exit 1 promises nothing was written: once anything was, a failure anywhere is partial.
-    if code == exitcodes.ERROR and any(r.count("applied") for r in reports):
-        return exitcodes.PARTIAL
-    return code
+    wrote = any(_sent(r) for r in reports)  # exit 1 promises nothing was written
+    return exitcodes.apply_code(codes + [_report_code(r) for r in reports] + _lost_code(reports),
+                                wrote)
 
 
 def _lost_code(reports: list[MerchantReport]) -> list[int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import difflib
 import io
 import logging
 import os
@@ -42,12 +43,20 @@ class Selection:
         return bool(self.asked)
 
 
+def announce(target: Target, fmt: str = "text") -> None:
+    """Every command's first line names the target, printed before anything is read, so it
+    shows even when the merchant files are bad: on stdout for text, else on stderr (stdout
+    stays machine-readable)."""
+    say(f"Target: {target.name}", err=fmt != "text")
+
+
 def load_selection(merchants_dir: Path, include: Iterable[str] = (), exclude: Iterable[str] = (),
                    shard: str | None = None) -> Selection:
     from reconciler.collector import freeze_long_lived
     from reconciler.config import load_merchants
     from reconciler.engine.shard import parse_shard, shard_of
 
+    check_merchants_dir(merchants_dir)
     with timed("load") as fields:
         result = load_merchants(merchants_dir)
         fields["files"] = len(result.merchants)
@@ -66,7 +75,8 @@ def load_selection(merchants_dir: Path, include: Iterable[str] = (), exclude: It
     unknown = [s for s in [*include, *exclude] if s not in by_slug]
     if unknown:
         raise CommandError(
-            f"unknown merchant(s): {', '.join(unknown)} (no such file in {merchants_dir}/)"
+            f"unknown merchant(s): {', '.join(_with_suggestion(s, by_slug) for s in unknown)} "
+            f"(no such file in {merchants_dir}/)"
         )
     chosen = [by_slug[s] for s in dict.fromkeys(include)] if include else list(result.merchants)
     chosen = [m for m in chosen if m.slug not in exclude]
@@ -79,6 +89,24 @@ def load_selection(merchants_dir: Path, include: Iterable[str] = (), exclude: It
     asked = (*(f"--merchant {s}" for s in include), *(f"--exclude {s}" for s in sorted(exclude)),
              *((f"--shard {shard}",) if shard else ()))
     return Selection(result.merchants, chosen, tuple(dict.fromkeys(include)), asked)
+
+
+def check_merchants_dir(merchants_dir: Path) -> None:
+    """A missing or empty merchants directory is an error, never an empty, successful run."""
+    from reconciler.config.loader import SUFFIXES
+
+    if not merchants_dir.is_dir():
+        raise CommandError(f"no merchants directory {merchants_dir}/: run from the repository "
+                           "root or pass --merchants DIR")
+    if not any(p.suffix in SUFFIXES and not p.name.startswith(("_", "."))
+               for p in merchants_dir.iterdir()):
+        raise CommandError(f"merchants directory {merchants_dir}/ holds no merchant files "
+                           "(<slug>.yaml)")
+
+
+def _with_suggestion(slug: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(slug, list(known), n=1)
+    return f"{slug} (did you mean {close[0]}?)" if close else slug
 
 
 def check_credentials(target: Target, merchants: Iterable[DesiredState]) -> None:

@@ -55,7 +55,8 @@ def run_export(target: Target, merchants_dir: Path, *, slug: str | None, out_dir
     except (DiscoveryError, ExportError) as exc:
         raise CommandError(str(exc)) from None
     try:
-        results = run(_export_all(target, loaded.merchants, merchants_dir, subjects))
+        results = run(_export_all(target, loaded.merchants, merchants_dir, subjects,
+                                  out_dir if not slug else None))
     except (ValueError, OSError) as exc:  # e.g. a bad sandbox scenario selection or state file
         raise CommandError(error_text(exc)) from None
     return _emit(results, out_dir if not slug else None)
@@ -124,7 +125,7 @@ def _unfiled(loaded: LoadResult, profile: dict[str, Any], target: Target,
 
 
 async def _export_all(target: Target, filed: list[DesiredState], merchants_dir: Path,
-                      subjects: list[Subject]) -> list[tuple[str, Built | str]]:
+                      subjects: list[Subject], out_dir: Path | None) -> list[tuple[str, Built | str]]:
     known = {m.slug for m in filed}
     readers = [*filed, *(s.reader for s in subjects if s.slug not in known)]
     semaphore = asyncio.Semaphore(10)
@@ -139,7 +140,8 @@ async def _export_all(target: Target, filed: list[DesiredState], merchants_dir: 
                                    for snapshot in snapshots.values() for u in snapshot.unavailable}
                     return subject.slug, build(subject.slug, subject.identity, settings, facts,
                                                merchants_dir, h5_comment=subject.h5_comment,
-                                               header=subject.header, unavailable=unavailable)
+                                               header=subject.header, unavailable=unavailable,
+                                               file_dir=out_dir)
                 except Exception as exc:  # one merchant's failure is reported, never a traceback
                     return subject.slug, error_text(exc) + subject.read_hint
 

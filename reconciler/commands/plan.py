@@ -74,14 +74,15 @@ def resolve_commit(option: str | None, merchants_dir: Path) -> str | None:
     return head if done.returncode == 0 and head else None
 
 
-def emit(document: dict[str, Any], fmt: str, apply_command: str | None = None) -> None:
+def emit(document: dict[str, Any], fmt: str, apply_command: str | None = None,
+         header: bool = True) -> None:
     if fmt == "json":
         say(pretty(document))
     elif fmt == "markdown":
         kwargs = {"apply_command": apply_command} if apply_command else {}
         say(render_markdown(document, **kwargs))
     else:
-        say(render_plan(document, color=use_color(stdout_is_tty())))
+        say(render_plan(document, color=use_color(stdout_is_tty()), header=header))
 
 
 def write_plan_file(document: dict[str, Any], path: Path) -> None:
@@ -107,8 +108,6 @@ def exit_code(document: dict[str, Any], detailed: bool) -> int:
 def run_plan(target: Target, selection: Selection, merchants_dir: Path, *, fmt: str,
              out: Path | None, detailed: bool, parallelism: int, workers: int | str | None = None,
              commit: str | None = None) -> int:
-    if fmt != "text":  # stdout stays machine-readable; people still see the target first
-        say(f"Target: {target.name}", err=True)
     require_state_dir(target)
     check_credentials(target, selection.chosen)
     refuse_shared_credentials(target, selection)
@@ -124,6 +123,8 @@ def run_plan(target: Target, selection: Selection, merchants_dir: Path, *, fmt: 
         if out:
             write_plan_file(document, out)
         apply_command = f"reconciler apply --plan {out}" if out else None
-        emit(document, fmt, apply_command)
+        emit(document, fmt, apply_command, header=False)
+        if out and fmt == "text":
+            say(f"Saved the plan to {out}. To apply exactly this plan: {apply_command}")
     show_notices(notices)  # after the plan: the target stays the first line a person sees
     return exit_code(document, detailed)

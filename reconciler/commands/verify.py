@@ -26,8 +26,6 @@ if TYPE_CHECKING:  # the HTTP stack loads only when a run reads
 
 def run_verify(target: Target, selection: Selection, merchants_dir: Path, *, fmt: str,
                parallelism: int, workers: int | str | None = None) -> int:
-    if fmt == "json":  # stdout stays machine-readable; people still see the target first
-        say(f"Target: {target.name}", err=True)
     require_state_dir(target)
     check_credentials(target, selection.chosen)
     from reconciler.http.notices import Notices
@@ -42,6 +40,6 @@ def run_verify(target: Target, selection: Selection, merchants_dir: Path, *, fmt
     if fmt == "json":
         say(pretty(document(target.name, reports)))
     else:
-        say(render_text(target.name, reports))
+        say(render_text(target.name, reports, header=False))
     show_notices(notices)
     return 1 if any(r.failed for r in reports) else 0

@@ -37,28 +37,45 @@ class _Outcome:
 
 
 def load_merchants(merchants_dir: Path, paths: list[Path] | None = None, *,
-                   secret_files: bool = True) -> LoadResult:
+                   secret_files: bool = True, against_rest: bool = False) -> LoadResult:
     """Load merchant files (all of `merchants_dir`, or `paths`: files or directories).
 
     Profiles always come from `merchants_dir/profiles/`. When the whole
     directory is loaded, every profile is checked, used or not. Without
     `secret_files`, `sops:` files are not checked (C003-C005): the sandbox
-    seeds a merchant whose tokens `connect tiktok` is about to store.
+    seeds a merchant whose tokens `connect tiktok` is about to store. With
+    `against_rest`, the rules across files (R030-R034) also compare `paths`
+    with the other merchant files of `merchants_dir` (`validate FILE`, the
+    pre-commit hook), reporting only on `paths`.
     """
     store = ProfileStore(merchants_dir / "profiles")
     files, profile_files, problems = _select(merchants_dir, paths, store)
     outcomes = [_load_one(path, store, secret_files) for path in files]
     members = [Member(o.file, o.slug, o.doc) for o in outcomes if o.doc is not None]
     by_file = {o.file: o for o in outcomes}
+    if paths and against_rest:
+        members += _rest_of(merchants_dir, {_resolved(p) for p in files}, store)
     for file, found in check_fleet(members).items():
-        by_file[file].problems.extend(found)
+        if file in by_file:
+            by_file[file].problems.extend(found)
     for name in profile_files if paths else store.names():
         store.get(name)
     for outcome in outcomes:
         problems.extend(outcome.problems)
     problems.extend(store.problems)
     merchants = [o.desired for o in outcomes if o.desired is not None and not o.problems]
-    return LoadResult(sorted(merchants, key=lambda m: m.slug), sorted(set(problems)))
+    return LoadResult(sorted(merchants, key=lambda m: m.slug), sorted(set(problems)),
+                      [str(store.file_of(name) or name) for name in profile_files])
+
+
+def _rest_of(merchants_dir: Path, chosen: set[Path], store: ProfileStore) -> list[Member]:
+    """The other merchant files of `merchants_dir` that load far enough to be compared."""
+    if not merchants_dir.is_dir():
+        return []
+    listed, _refused = _listing(merchants_dir, _resolved(merchants_dir))  # not reported here
+    others = [_load_one(path, store, secret_files=False)  # compared, not decrypted
+              for resolved, path in sorted(listed) if resolved not in chosen]
+    return [Member(o.file, o.slug, o.doc) for o in others if o.doc is not None]
 
 
 def load_merchant(path: Path, merchants_dir: Path) -> LoadResult:

@@ -65,6 +65,7 @@ class LoadResult:
 
     merchants: list[DesiredState] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    profiles: list[str] = field(default_factory=list)  # profile files named explicitly, checked as profiles
 
     @property
     def ok(self) -> bool:

@@ -1,4 +1,4 @@
-"""Domain rules for one merchant (DESIGN.md section 2), run after the schema passes.
+"""Domain rules for one merchant (docs/design.md section 2), run after the schema passes.
 
 Each rule looks only at what is declared once the profile is merged in: an
 omitted setting is unmanaged, not wrong. Rules see templates already

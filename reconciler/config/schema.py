@@ -25,6 +25,7 @@ import json
 import re
 from collections.abc import Iterator
 from functools import cache
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,7 +38,9 @@ from reconciler.config.yamldoc import DocPath, Located
 if TYPE_CHECKING:  # jsonschema is imported when a document is invalid (or a test asks)
     from jsonschema.exceptions import ValidationError
 
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "merchant.schema.json"
+# The package's own copy (reconciler/schemas/), so an installed wheel validates too; the
+# top-level schemas/ is the editors' copy, kept identical by `make schema` and a test.
+SCHEMA_FILE = "merchant.schema.json"
 CREDENTIAL_FIELDS: tuple[DocPath, ...] = (  # in the order a merchant file lists them
     ("shopify", "access_token"),
     ("tiktok_shop", "app_key"),
@@ -76,9 +79,19 @@ def _validator_class() -> Any:
     return validators.extend(Draft202012Validator, {"pattern": _anchored_pattern})
 
 
+def schema_bytes(name: str) -> bytes:
+    """A schema shipped in the package (`merchant.schema.json` or `plan.schema.json`)."""
+    return (resources.files("reconciler") / "schemas" / name).read_bytes()
+
+
+def shipped_schema_path() -> Path:
+    """Where the package's merchant schema is on disk (a wheel installs it as a file)."""
+    return Path(str(resources.files("reconciler") / "schemas" / SCHEMA_FILE)).resolve()
+
+
 @cache
 def schema() -> dict[str, Any]:
-    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return json.loads(schema_bytes(SCHEMA_FILE))
 
 
 @cache
@@ -111,7 +124,7 @@ GENERATED = Path(__file__).resolve().parent / "generated"
 
 def schema_digest() -> str:
     """What the generated validators were made from: the schema file's bytes."""
-    return hashlib.sha256(SCHEMA_PATH.read_bytes()).hexdigest()
+    return hashlib.sha256(schema_bytes(SCHEMA_FILE)).hexdigest()
 
 
 @cache

@@ -13,7 +13,7 @@ from typing import Any
 
 
 class ContractStatus(StrEnum):
-    """How much public evidence there is for an API (DESIGN.md section 3)."""
+    """How much public evidence there is for an API (docs/design.md section 3)."""
 
     PUBLISHED = "published"  # the vendor documents it: `source` says where
     ASSUMED = "assumed"  # our reading of the vendor's conventions; no public evidence

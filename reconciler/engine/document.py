@@ -1,4 +1,4 @@
-"""The JSON plan document (DESIGN.md section 5, format_version "1") and its checksum.
+"""The JSON plan document (docs/design.md section 5, format_version "1") and its checksum.
 
 The checksum covers what a reviewer approves: the target and, per merchant,
 its status, error, changes and manual actions, in slug order. It leaves out

@@ -153,7 +153,7 @@ def order_key(address: str, action: Action) -> tuple[int, int, str]:
 
 def is_destructive(address: str, action: Action, before: Any, after: Any,
                    live: Mapping[str, Any]) -> bool:
-    """Changes that stop something that works today (DESIGN.md section 4)."""
+    """Changes that stop something that works today (docs/design.md section 4)."""
     if action is Action.DELETE:
         return True
     if before is None:

@@ -11,6 +11,7 @@ the plan will then show the change that puts it right.
 from __future__ import annotations
 
 import copy
+import os
 import tempfile
 import textwrap
 from collections.abc import Mapping
@@ -20,13 +21,14 @@ from typing import Any
 
 from reconciler.config import Problem, load_merchant
 from reconciler.config.desired import address_paths
+from reconciler.config.schema import SCHEMA_FILE, shipped_schema_path
 from reconciler.declarations import BY_ADDRESS
 from reconciler.engine import diff
 from reconciler.export.yamlout import DocPath, dump
 from reconciler.model import DesiredState
 from reconciler.providers import PROVIDER_CLASSES
 
-MODELINE = "yaml-language-server: $schema=../schemas/merchant.schema.json"
+MODELINE = "yaml-language-server: $schema="
 H5_PATH: DocPath = ("tiktok_shop", "h5_redirect")
 _SERVICE_NAMES = {"tiktok_shop": "TikTok Shop", "pipe17": "Pipe17", "loop": "Loop"}
 _JINJA = ("{{", "{%", "{#")
@@ -81,10 +83,24 @@ def load_candidate(doc: Mapping[str, Any], slug: str, merchants_dir: Path) -> tu
     return (result.merchants[0] if result.merchants else None), result.problems
 
 
+def modeline(file_dir: Path, merchants_dir: Path) -> str:
+    """The editor's schema line for a file written to `file_dir`.
+
+    The repository's editors' copy (`schemas/` beside the merchants directory),
+    relative to the file, when it exists, as in the shipped merchant files;
+    otherwise the copy installed with the package, which always exists.
+    """
+    editors = merchants_dir.resolve().parent / "schemas" / SCHEMA_FILE
+    if editors.is_file():
+        return MODELINE + Path(os.path.relpath(editors, file_dir.resolve())).as_posix()
+    return MODELINE + shipped_schema_path().as_posix()
+
+
 def build(slug: str, identity: dict[str, Any], live: Mapping[str, Any], facts: Mapping[str, Any],
           merchants_dir: Path, *, h5_comment: list[str], header: list[str],
-          unavailable: Mapping[str, str] | None = None) -> Built:
-    """`unavailable`: assumed contract -> why it could not be read (its settings are unknown)."""
+          unavailable: Mapping[str, str] | None = None, file_dir: Path | None = None) -> Built:
+    """`unavailable`: assumed contract -> why it could not be read (its settings are unknown).
+    `file_dir`: where the file will live (default: the merchants directory)."""
     baseline, problems = load_candidate(identity, slug, merchants_dir)
     if baseline is None:
         raise ExportError(f"{slug}: the merchant's ids do not validate: " + _describe(problems))
@@ -98,7 +114,7 @@ def build(slug: str, identity: dict[str, Any], live: Mapping[str, Any], facts: M
         notes.append("live values that differ from the profile do not validate together; kept the "
                      "profile's values (see 'reconciler plan')")
     comments = {H5_PATH: h5_comment}
-    lines = [MODELINE, "", *header]
+    lines = [modeline(file_dir or merchants_dir, merchants_dir), "", *header]
     if notes:
         lines += ["", "Where live differs from this file ('reconciler plan' shows the changes):"]
         for note in notes:

@@ -10,6 +10,7 @@ and `pool` (ClientPool, which builds providers; import it from
 from reconciler.http.errors import (
     AuthError,
     ConflictError,
+    MissingScopeError,
     NetworkError,
     NotFoundError,
     RateLimitedError,
@@ -23,6 +24,7 @@ from reconciler.http.retry import RetryPolicy
 __all__ = [
     "AuthError",
     "ConflictError",
+    "MissingScopeError",
     "NetworkError",
     "NotFoundError",
     "RateLimitedError",

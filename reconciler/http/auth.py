@@ -40,7 +40,7 @@ def tiktok_sign(
 
 
 class TikTokAuth(httpx.Auth):
-    """Adds `app_key`, `timestamp` and `sign` to the query and the access-token header.
+    """Adds `app_key`, `timestamp` and `sign` to the query, the access-token header and a JSON content type.
 
     `base_path` is the path prefix of the service base URL (`/tiktok` on a
     sandbox, empty live); the signed path is the request path without it.
@@ -93,6 +93,9 @@ class TikTokAuth(httpx.Auth):
         request.url = urls.with_query(url, f"{query}&{added}" if query else added)
         token = self._access_token if self.session is None else self.session.current
         request.headers["x-tts-access-token"] = token
+        if "content-type" not in request.headers:
+            # TikTok's official SDKs send it on every request, GET included.
+            request.headers["content-type"] = "application/json"
         yield request
 
 

@@ -2,9 +2,11 @@
 
 Each service has its own envelope (docs/providers/<service>.md): TikTok's
 `{"code", "message", "data"}` with `code != 0` meaning failure even on HTTP
-200; Pipe17's `{"success": false}`; Shopify GraphQL's `errors` in a 200,
-including `THROTTLED`; Loop's plain JSON with `{"error": {...}}` or
-`{"message"}` on failure. This is the one place that knows them.
+200, the code typed by TikTok's published table (`tiktok_codes`) before the
+status; Pipe17's `{"success": false}`; Shopify GraphQL's `errors` in a 200,
+including `THROTTLED`; Loop's plain JSON with `{"error": {...}}`, 400
+`{"errors": [..]}` or 422 `{"message", "errors": {field: [..]}}` on failure.
+This is the one place that knows them.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from reconciler.http import tiktok_codes
 from reconciler.http.errors import (
     AuthError,
     ConflictError,
@@ -22,7 +25,6 @@ from reconciler.http.errors import (
     RateLimitedError,
     ServerError,
     ServiceError,
-    TokenExpiredError,
     ValidationError,
 )
 from reconciler.http.retry import parse_retry_after
@@ -35,8 +37,6 @@ _STATUS_ERRORS: dict[int, ErrorClass] = {
     409: ConflictError,
     429: RateLimitedError,
 }
-TIKTOK_RATE_LIMITED = 36009004
-TIKTOK_TOKEN_EXPIRED = 105002
 
 
 def _body(response: httpx.Response) -> Any:
@@ -56,29 +56,19 @@ def _status_error(status: int) -> ErrorClass | None:
     return _STATUS_ERRORS.get(status, ValidationError)
 
 
-def _tiktok_code_error(code: int) -> ErrorClass | None:
-    if code == TIKTOK_RATE_LIMITED:
-        return RateLimitedError
-    if code == TIKTOK_TOKEN_EXPIRED:
-        return TokenExpiredError
-    # 105xxx: access token problems; 106xxx: signature, app key, timestamp.
-    if str(code)[:3] in ("105", "106"):
-        return AuthError
-    return None
-
-
 def _tiktok(status: int, body: Any) -> tuple[ErrorClass | None, str, str | None]:
     if not isinstance(body, dict) or "code" not in body:
         return _status_error(status), "", None
     code = body.get("code")
     if code == 0 and 200 <= status < 300:
         return None, "", None
-    by_status = _status_error(status)
-    if by_status in (ServerError, RateLimitedError):
-        return by_status, f"code {code} {body.get('message', '')}".strip(), str(code)
-    kind = _tiktok_code_error(code) if isinstance(code, int) else None
-    kind = kind or by_status or ValidationError
-    return kind, f"code {code} {body.get('message', '')}".strip(), str(code)
+    # The code decides before the status: TikTok sends 36009002 in an HTTP 200 too.
+    kind = tiktok_codes.classify(code) if isinstance(code, int) else None
+    kind = kind or _status_error(status) or ValidationError
+    text = f"code {code} {body.get('message', '')}".strip()
+    if issubclass(kind, AuthError):
+        text += "; TikTok Shop refused the request's credentials (app key, signature, timestamp or access token)"
+    return kind, text, str(code)
 
 
 def _pipe17(status: int, body: Any) -> tuple[ErrorClass | None, str, str | None]:
@@ -121,8 +111,20 @@ def _loop(status: int, body: Any) -> tuple[ErrorClass | None, str, str | None]:
         if isinstance(error, dict):
             message, code = str(error.get("message", "")), error.get("http_code")
         else:
-            message = str(body.get("message", ""))
+            message = _loop_errors(str(body.get("message", "")), body.get("errors"))
     return kind, message, code
+
+
+def _loop_errors(message: str, errors: Any) -> str:
+    """Loop's 400 `{"errors": [..]}` and 422 `{"message", "errors": {field: [..]}}`, field details kept."""
+    if isinstance(errors, list):
+        details = [str(e) for e in errors]
+    elif isinstance(errors, dict):
+        details = [f"{field}: {'; '.join(map(str, v)) if isinstance(v, list) else v}"
+                   for field, v in errors.items()]
+    else:
+        details = []
+    return " ".join(p for p in (message, "; ".join(details)) if p)
 
 
 _DIALECTS: dict[str, Callable[[int, Any], tuple[ErrorClass | None, str, str | None]]] = {

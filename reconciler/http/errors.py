@@ -1,11 +1,14 @@
 """Typed errors for every call to a service.
 
     ServiceError(service, message, merchant=None)
-     ├── AuthError            401/403, TikTok 105xxx/106xxx: bad key, token or signature
-     ├── NotFoundError        404
-     ├── RateLimitedError     429, TikTok 36009004, Shopify THROTTLED      (retried)
+     ├── AuthError            401/403, TikTok 36009004/101000/105xxx/106001: bad key, token,
+     │    │                   signature or timestamp (never retried)
+     │    ├── TokenExpiredError  TikTok 105002: expired access token (a refresh may cure it)
+     │    └── MissingScopeError  TikTok 105005: the app or token lacks the endpoint's scope
+     ├── NotFoundError        404, TikTok 36009009 (invalid path)
+     ├── RateLimitedError     429, TikTok 36009002 (even in an HTTP 200), Shopify THROTTLED (retried)
      ├── ConflictError        409: a stale version                          (not retried here)
-     ├── ServerError          5xx                                           (retried)
+     ├── ServerError          5xx, TikTok 36009003 / 36009007               (retried)
      ├── NetworkError         connection reset/refused, timeouts           (retried)
      ├── ValidationError      any other 4xx or vendor error: the request is wrong
      ├── OwnershipError       the service says the credential belongs to another account
@@ -88,6 +91,10 @@ class AuthError(ServiceError):
 
 class TokenExpiredError(AuthError):
     """TikTok's `105002`: the access token expired (or is unknown); a refresh may cure it."""
+
+
+class MissingScopeError(AuthError):
+    """The credential is valid but lacks the access scope the endpoint needs."""
 
 
 class NotFoundError(ServiceError):

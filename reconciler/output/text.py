@@ -15,8 +15,18 @@ from reconciler.output.groups import groups_of
 SYMBOL = {"create": ("+", "green"), "update": ("~", "yellow"), "delete": ("-", "red")}
 
 
+_color_allowed = True  # `--no-color` turns it off for the run (set_color_allowed)
+
+
+def set_color_allowed(allowed: bool) -> None:
+    global _color_allowed
+    _color_allowed = allowed
+
+
 def use_color(stream_is_tty: bool) -> bool:
-    return stream_is_tty and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+    """Color on a terminal, unless --no-color, NO_COLOR (non-empty, as no-color.org says) or TERM=dumb."""
+    return (_color_allowed and stream_is_tty and not os.environ.get("NO_COLOR")
+            and os.environ.get("TERM") != "dumb")
 
 
 def show(value: Any, width: int = 60) -> str:
@@ -108,8 +118,9 @@ def render_group(group: dict[str, Any], color: bool) -> list[str]:
     return [*lines, "  merchants: " + (names[0] if names else ""), *(f"    {n}" for n in names[1:])]
 
 
-def render_plan(document: dict[str, Any], color: bool = False) -> str:
-    lines = [f"Target: {document['target']}"]
+def render_plan(document: dict[str, Any], color: bool = False, header: bool = True) -> str:
+    """`header`: start with the `Target:` line (off when the command printed it already)."""
+    lines = [f"Target: {document['target']}"] if header else []
     if document.get("commit"):
         lines.append(f"Commit: {document['commit']}")
     entries = {entry["merchant"]: entry for entry in document["merchants"]}

@@ -9,7 +9,7 @@ plan receives a read-only client and so cannot write.
 
 Reads of an `assumed` contract go through `read_assumed`, the one place that
 turns "no such endpoint" or an answer outside the declared shape into an
-`Unavailable` instead of an error (DESIGN.md section 3, graceful on what is
+`Unavailable` instead of an error (docs/design.md section 3, graceful on what is
 not published).
 """
 

@@ -1,11 +1,12 @@
 """Loop Returns: the portal's lookup method and instructions; verify-time deep links and returns.
 
 Wire contract: docs/providers/loop.md. Published: key header, `POST
-/order/link` (deep link), `GET /warehouse/return/list`. Assumed (no public
-API): the portal settings resource (`PORTAL_PATH`; fields from the
-declarations of contract `loop.portal_settings`). When Loop answers that it
-has no such endpoint, the read reports the contract unavailable and the
-plan turns the settings into a manual action.
+/order/link` (deep link: an opaque `{"url"}`; "order not found" is HTTP 400
+`{"errors": [..]}`), `GET /warehouse/return/list` (`from`/`to` date-times).
+Assumed (no public API): the portal settings resource (`PORTAL_PATH`; fields
+from the declarations of contract `loop.portal_settings`). When Loop answers
+that it has no such endpoint, the read reports the contract unavailable and
+the plan turns the settings into a manual action.
 
 A plan costs one request (`GET /portal/settings`), whose `shop_domain`
 proves the key is this merchant's (its Shopify shop); a change is one PATCH
@@ -16,11 +17,12 @@ limit keeps under it (reconciler/http/ratelimit.py).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from reconciler.declarations import normalize_text, settings_of
 from reconciler.http.client import ServiceClient
-from reconciler.http.errors import NotFoundError, ValidationError
+from reconciler.http.errors import ValidationError
 from reconciler.model import Action, Change, DesiredState, ServiceSnapshot
 from reconciler.providers.base import Provider
 from reconciler.providers.ownership import require_shop
@@ -35,6 +37,7 @@ RETURNS_PATH = "/warehouse/return/list"
 # address -> portal settings field on the wire (assumed contract)
 _FIELDS = {s.address: s.wire for s in settings_of(PORTAL)}
 __all__ = ["LoopProvider", "LoopReturn", "normalize_text"]
+DATETIME = "%Y-%m-%d %H:%M:%S"  # the returns list's `from`/`to` form, e.g. 2022-01-01 00:00:00
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,12 @@ class LoopReturn:
     order_name: str
     state: str
     refund: Any
+
+
+def _datetime(when: datetime) -> str:
+    if when.tzinfo is not None:
+        when = when.astimezone(UTC).replace(tzinfo=None)
+    return when.strftime(DATETIME)
 
 
 class LoopProvider(Provider):
@@ -80,16 +89,23 @@ class LoopProvider(Provider):
         await self._client.request("PATCH", PORTAL_PATH, json={field: value})
 
     async def order_link(self, name: str, zip_code: str) -> str | None:
-        """The portal deep link for an order found by number and zip, or None if Loop finds none."""
+        """The portal deep link (opaque) for an order found by number and zip, or None if Loop finds none.
+
+        Loop answers "not found" with HTTP 400 `{"errors": [..]}`; any other
+        400 (or a 404: no such endpoint) is an error.
+        """
         try:
             reply = await self._client.request("POST", LINK_PATH, json={"name": name, "zip": zip_code})
-        except NotFoundError:
-            return None
-        return (reply or {}).get("url")
+        except ValidationError as exc:
+            if exc.status == 400 and "not found" in exc.detail.lower():
+                return None
+            raise
+        url = (reply or {}).get("url") if isinstance(reply, dict) else None
+        return str(url) if url else None
 
-    async def returns(self, since: str | None = None, until: str | None = None) -> list[LoopReturn]:
-        """Returns created in [since, until] (Loop's `from`/`to`, e.g. "2025-01-31")."""
-        params = {k: v for k, v in (("from", since), ("to", until)) if v}
+    async def returns(self, since: datetime | None = None, until: datetime | None = None) -> list[LoopReturn]:
+        """Returns created in [since, until], sent as Loop's date-times (`2022-01-01 00:00:00`, UTC)."""
+        params = {k: _datetime(v) for k, v in (("from", since), ("to", until)) if v is not None}
         reply = await self._client.request("GET", RETURNS_PATH, params=params) or []
         rows = reply.get("returns", []) if isinstance(reply, dict) else reply
         return [

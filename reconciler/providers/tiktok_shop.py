@@ -49,7 +49,8 @@ class TikTokReturn:
     return_id: str
     order_id: str
     status: str
-    refund_total: Any
+    refund_total: str | None  # `refund_amount.refund_total`, a decimal string
+    currency: str | None = None
 
 
 class TikTokShopProvider(Provider):
@@ -149,15 +150,21 @@ class TikTokShopProvider(Provider):
         if not order_ids:
             return []
         rows = await self._search(RETURNS_SEARCH_PATH, {"order_ids": list(order_ids)}, "return_orders")
-        return [
-            TikTokReturn(
-                return_id=str(r["return_id"]),
-                order_id=str(r.get("order_id", "")),
-                status=str(r.get("return_status", "")),
-                refund_total=r.get("refund_total"),
-            )
-            for r in rows
-        ]
+        return [self._return(r) for r in rows]
+
+    @staticmethod
+    def _return(row: Mapping[str, Any]) -> TikTokReturn:
+        # The refund sits in `refund_amount {refund_total, currency}` (Search Returns 202309).
+        refund = row.get("refund_amount") or {}
+        total = refund.get("refund_total") if isinstance(refund, Mapping) else None
+        currency = refund.get("currency") if isinstance(refund, Mapping) else None
+        return TikTokReturn(
+            return_id=str(row["return_id"]),
+            order_id=str(row.get("order_id", "")),
+            status=str(row.get("return_status", "")),
+            refund_total=None if total is None else str(total),
+            currency=None if currency is None else str(currency),
+        )
 
     async def _search(self, path: str, body: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
         cipher = await self.shop_cipher()

@@ -103,6 +103,8 @@ class ServiceGateway:
             await asyncio.sleep(decision.stall)
         if decision.error_status is not None:
             await module.error_response(emu, decision.error_status)(scope, receive, send)
+        elif decision.throttle and name == "tiktok_shop":
+            await module.throttle_response(emu, decision.throttle_status)(scope, receive, send)
         elif decision.throttle:
             await module.throttle_response(emu)(scope, receive, send)
         else:

@@ -1,4 +1,4 @@
-"""The control API under `/_sandbox` (DESIGN.md section 6, contract). Not counted in stats.
+"""The control API under `/_sandbox` (docs/design.md section 6, contract). Not counted in stats.
 
 - `GET  /_sandbox/stats`  -> `{"requests", "writes", "services": {name: {"requests", "writes"}},
   "unavailable": {endpoint id: calls answered as an unknown path (published-only mode)}}`

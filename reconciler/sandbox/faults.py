@@ -7,6 +7,11 @@ Keys (each optional; an omitted key resets to its default):
 - `write_error_rate` (0..1): the same, on state-changing requests only.
 - `throttle` (bool) with `throttle_rate` (0..1, default 0.3): Shopify answers
   THROTTLED (its cost bucket really drained); TikTok, Pipe17 and Loop answer 429.
+- `throttle_requests` (int): the next N requests are throttled, then no more
+  (deterministic, with or without `throttle`); reset by every configure.
+- `throttle_status` (200 or 429, default 429): the HTTP status of TikTok's
+  rate-limit envelope (code 36009002), which TikTok also sends in an HTTP 200.
+  Other services ignore it.
 - `drop_rate` (0..1): the connection closes without a complete response.
 - `timeout_rate` (0..1): the request stalls `timeout_seconds` (default 30)
   before it is handled, longer than any client timeout.
@@ -30,6 +35,8 @@ DEFAULTS: dict[str, Any] = {
     "write_error_rate": 0.0,
     "throttle": False,
     "throttle_rate": 0.3,
+    "throttle_requests": 0,
+    "throttle_status": 429,
     "drop_rate": 0.0,
     "timeout_rate": 0.0,
     "timeout_seconds": 30.0,
@@ -60,6 +67,7 @@ class Decision:
     drop: bool = False
     error_status: int | None = None
     throttle: bool = False
+    throttle_status: int = 429
 
 
 _NO_FAULT = Decision()
@@ -77,6 +85,7 @@ class Faults:
         self.services: dict[str, dict[str, Any]] = {}
         self.seed = 0
         self.random = random.Random(0)
+        self._throttles_left: dict[str, int] = {}
         self._note_quiet_services()
 
     def _note_quiet_services(self) -> None:
@@ -108,6 +117,7 @@ class Faults:
         self.services = services
         self.seed = seed
         self.random = random.Random(seed)
+        self._throttles_left = {s: self.for_service(s)["throttle_requests"] for s in SERVICE_NAMES}
         self._note_quiet_services()
         return self.active()
 
@@ -132,17 +142,20 @@ class Faults:
         if self._draw(f["error_rate"]) or (write and self._draw(f["write_error_rate"])):
             status = self.random.choice((500, 502, 503))
         throttle = service != "shopify" and status is None and self.throttled(service)
-        return Decision(f["latency_ms"] / 1000, stall, False, status, throttle)
+        return Decision(f["latency_ms"] / 1000, stall, False, status, throttle, f["throttle_status"])
 
     def throttled(self, service: str) -> bool:
         if service in self._quiet:
             return False
+        if self._throttles_left.get(service, 0) > 0:
+            self._throttles_left[service] -= 1
+            return True
         f = self.for_service(service)
         return bool(f["throttle"]) and self._draw(f["throttle_rate"])
 
 
 def _injects_nothing(settings: dict[str, Any]) -> bool:
-    return settings["latency_ms"] == 0 and not settings["throttle"] and all(
+    return settings["latency_ms"] == 0 and not settings["throttle"] and not settings["throttle_requests"] and all(
         settings[rate] == 0 for rate in _RATES if rate != "throttle_rate"
     )
 
@@ -155,9 +168,15 @@ def _validated(keys: dict[str, Any], where: str) -> dict[str, Any]:
         if key == "throttle":
             if not isinstance(value, bool):
                 raise FaultConfigError(f"{where}.throttle must be true or false")
+        elif key == "throttle_status":
+            if value not in (200, 429) or isinstance(value, bool):
+                raise FaultConfigError(f"{where}.throttle_status must be 200 or 429")
+        elif key == "throttle_requests":
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise FaultConfigError(f"{where}.throttle_requests must be a whole number >= 0")
         elif isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
             raise FaultConfigError(f"{where}.{key} must be a number >= 0")
         elif key in _RATES and value > 1:
             raise FaultConfigError(f"{where}.{key} must be between 0 and 1")
-        out[key] = int(value) if key == "latency_ms" else value
+        out[key] = int(value) if key in ("latency_ms", "throttle_status") else value
     return out

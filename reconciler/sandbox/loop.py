@@ -1,20 +1,24 @@
 """Loop Returns API emulation (docs/providers/loop.md), under `/loop/api/v1`.
 
 Key header `X-Authorization` (one key per merchant; the portal settings name
-its Shopify shop, `shop_domain`); 300 requests per
-minute per key, then 429 without `Retry-After` (as documented); 401 and 422
-in Loop's shapes. The deep link (`POST /order/link`) finds the Shopify order
-named `name` and matches `zip` against what the portal's lookup setting
-says: the shipping zip for `zip`, the order email for `email` (TikTok
-orders carry none), the phone for `phone` (none either).
+its Shopify shop, `shop_domain`); 300 requests per minute per key, then 429
+without `Retry-After` (as documented); 401, 400 and 422 in Loop's shapes.
+The deep link (`POST /order/link`) finds the Shopify order named `name` and
+matches `zip` against what the portal's lookup setting says: the shipping
+zip for `zip`, the order email for `email` (TikTok orders carry none), the
+phone for `phone` (none either). Found, it answers an opaque
+`{"url": "https://<shop>.loopreturns.com/#/link/<id>"}`; not found, HTTP 400
+`{"errors": [..]}`. The returns list takes `from`/`to` as date-times
+(`2022-01-01 00:00:00`) and answers 422 to a bare date.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -28,6 +32,9 @@ PREFIX = "/loop/api/v1"
 LOOKUPS = tuple(BY_ADDRESS["loop.portal.order_lookup"].allowed or ())
 MAX_INSTRUCTIONS = LOOP_INSTRUCTIONS_MAX  # one limit, declared once
 RETURN_STATES = ("open", "closed", "cancelled", "expired", "review")
+ORDER_NOT_FOUND = "Order not found."
+# A date and a time of day (`2022-01-01 00:00:00`, or ISO 8601 with `T`): a bare date is refused.
+_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
 _ERRORS = {
     401: ("GEN-UNAUTHORIZED", "Unauthorized."),
     404: ("GEN-NOT-FOUND", "Not found."),
@@ -132,12 +139,21 @@ async def _order_link(request: Request, record: dict[str, Any]) -> Response:
     wanted = given.upper() if lookup == "zip" else given.lower()
     for order in record["shopify"]["orders"]:
         if order["name"].lstrip("#") == name.lstrip("#") and wanted and _lookup_value(order, lookup) == wanted:
-            portal = record["loop"]["portal"]["portal_domain"]
-            return JSONResponse({"url": f"https://{portal}/?order={quote(name)}&zip={quote(given)}"})
-    return JSONResponse({"message": "Order not found."}, status_code=404)
+            return JSONResponse({"url": deep_link(record, order)})
+    return JSONResponse({"errors": [ORDER_NOT_FOUND]}, status_code=400)
+
+
+def deep_link(record: dict[str, Any], order: dict[str, Any]) -> str:
+    """Loop's opaque link form: the shop's loopreturns.com host and an id that names nothing."""
+    shop = record["spec"]["slug"]
+    token = hashlib.sha256(f"{shop}:{order['name']}".encode()).hexdigest()
+    link_id = f"{token[:8]}-{token[8:12]}-{token[12:16]}"
+    return f"https://{shop}.loopreturns.com/#/link/{link_id}"
 
 
 def _when(text: str) -> datetime | None:
+    if not _DATETIME.match(text.strip()):
+        return None
     try:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
@@ -147,14 +163,15 @@ def _when(text: str) -> datetime | None:
 
 async def _returns(request: Request, record: dict[str, Any]) -> Response:
     query = request.query_params
-    items = list(record["loop"]["returns"])
+    # Loop's ids are strings on the wire (DetailedReturnList); the state keeps numbers.
+    items = [{**r, "id": str(r["id"])} for r in record["loop"]["returns"]]
     errors: dict[str, list[str]] = {}
     for field, keep in (("from", lambda r, t: _when(r["created_at"]) >= t),
                         ("to", lambda r, t: _when(r["created_at"]) <= t)):
         if field in query:
             when = _when(query[field])
             if when is None:
-                errors[field] = [f"The {field} is not a valid date."]
+                errors[field] = [f"The {field} must be a date and time (Y-m-d H:i:s)."]
             else:
                 items = [r for r in items if keep(r, when)]
     if "state" in query:

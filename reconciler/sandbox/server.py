@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import socket
 import subprocess
@@ -92,8 +93,14 @@ def serve(
     scenarios: Mapping[str, set[str]] | None = None,
     mode: str = FULL,
 ) -> None:
-    """Run the sandbox with uvicorn until interrupted. Loopback hosts only."""
+    """Run the sandbox with uvicorn until interrupted. Loopback hosts only.
+
+    The socket is bound here, before uvicorn starts, so a port in use or an
+    address that cannot be bound is a ValueError (one clean line, exit 1),
+    not uvicorn's startup failure.
+    """
     check_loopback(host)
+    sock = listen(host, port)
     emulator, store = prepare(state_file, merchants, scenarios, mode)
     app = ControlGuard(build_app(emulator, persist=store.save if store is not None else None))
     logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
@@ -102,7 +109,31 @@ def serve(
     # The emulator's state (and the merchant files it was built from) lives as long as the server.
     freeze_long_lived()
     space_young_collections()
-    uvicorn.Server(server_config(app, host, port)).run()
+    try:
+        uvicorn.Server(server_config(app, host, port)).run(sockets=[sock])
+    finally:
+        sock.close()
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to `host`:`port`, or a ValueError saying why it cannot be."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        family, kind, proto, _name, address = infos[0]
+        sock = socket.socket(family, kind, proto)
+    except (OSError, OverflowError) as exc:
+        raise ValueError(f"cannot serve on {host}:{port}: {exc}") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        reason = exc.strerror or str(exc)
+        raise ValueError(f"cannot serve on {host}:{port}: {reason.lower()}"
+                         + (" (another process listens there; choose --port)"
+                            if exc.errno == errno.EADDRINUSE else "")) from None
+    return sock
 
 
 def server_config(app: Starlette | ControlGuard, host: str, port: int) -> uvicorn.Config:

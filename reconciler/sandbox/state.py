@@ -328,8 +328,7 @@ def tiktok_returns(record: Mapping[str, Any]) -> list[dict[str, Any]]:
             "order_id": r["order_name"],
             "return_type": "REFUND",
             "return_status": "RETURN_OR_REFUND_REQUEST_COMPLETE",
-            "refund_total": r["refund"],
-            "currency": r.get("currency", "USD"),
+            "refund_amount": {"refund_total": str(r["refund"]), "currency": r.get("currency", "USD")},
         }
         for r in record["loop"]["returns"]
         if r.get("refund")

@@ -5,13 +5,18 @@ Every call is checked as TikTok does: a known `app_key`, a fresh
 `tiktok_sign`), the `x-tts-access-token` of a shop that authorized the
 app, and `shop_cipher` on shop-scoped calls. Answers use TikTok's envelope.
 
-Error codes (HTTP status, code): bad key or signature (401, 106001); stale
-timestamp (401, 106002); bad token (401, 105002); shop not authorized
-(403, 105005); missing or unknown `shop_cipher` (400, 106011); invalid
-parameter (400, 36009001); rate limited (429, 36009004); Return Proxy not
-installed (400, 17003001); invalid Return Proxy setting (400, 17003002);
-server errors (5xx, 36009003). Codes other than 106001, 105002, 36009004
-and 17003001 are the sandbox's own choice.
+Error codes (HTTP status, code), from TikTok's common-errors table: unknown
+app key, missing sign, a timestamp more than 5 minutes old or more than 30 s
+ahead, an unknown access token, or a `shop_cipher` on a call that takes none
+(401, 36009004); bad signature (401, 106001); missing `shop_cipher` (400,
+106013); a body that is not JSON, or sent without a JSON content type (400,
+36009022); unknown path (404, 36009009); known path, wrong method (405,
+36009010); rate limited (429, 36009002); server errors (5xx, 36009003).
+The sandbox's own choices: a foreign `shop_cipher` (400, 106011), a shop
+that has not authorized the app (403, 105005), invalid parameters (400,
+36009001), Return Proxy not installed (400, 17003001) and an invalid Return
+Proxy setting (400, 17003002). A GET without a content type is accepted
+(TikTok's behaviour there is unpublished; the client sends one anyway).
 """
 
 from __future__ import annotations
@@ -43,7 +48,9 @@ def access_expired(record: dict[str, Any], token: str) -> bool:
     return expires is not None and expires <= time.time()
 
 PREFIX = "/tiktok"
-TIMESTAMP_SKEW = 300
+TIMESTAMP_MAX_AGE = 300  # "must not be earlier than 5 minutes before the current time"
+TIMESTAMP_MAX_AHEAD = 30  # "must not exceed the current time by more than 30 seconds"
+RATE_LIMITED = (36009002, "Too many requests. You've made too many requests in a short period of time.")
 RETURN_PROXY_FIELDS = ("partner", "return_url_template")
 _PARTNER = re.compile(r"^[A-Z][A-Z0-9_]{1,63}$")
 
@@ -70,12 +77,27 @@ def error_response(emu: Emulator, status: int) -> Response:
 
 def unknown_path_response(emu: Emulator) -> Response:
     """TikTok's answer to an unknown path: HTTP 404, code 36009009 "Invalid path" (published-only mode)."""
-    return envelope(emu, None, status=404, code=36009009, message="Invalid path")
+    return envelope(emu, None, status=404, code=36009009, message="Invalid path. The specified path does not match any available endpoint.")
 
 
-def throttle_response(emu: Emulator) -> Response:
-    return envelope(emu, None, status=429, code=36009004, message="too many requests",
-                    headers={"Retry-After": "1"})
+def throttle_response(emu: Emulator, status: int = 429) -> Response:
+    """TikTok's rate-limit envelope; TikTok sends it in an HTTP 429 and, at times, in a 200."""
+    return envelope(emu, None, status=status, code=RATE_LIMITED[0], message=RATE_LIMITED[1])
+
+
+def _fresh(stamp: str) -> bool:
+    if not stamp.isdigit():
+        return False
+    age = time.time() - int(stamp)
+    return -TIMESTAMP_MAX_AHEAD <= age <= TIMESTAMP_MAX_AGE
+
+
+def _check_format(request: Request, body: bytes) -> None:
+    content_type = request.headers.get("content-type", "")
+    if body and not content_type.lower().startswith(("application/json", "multipart/form-data")):
+        raise TikTokError(400, 36009022, "Invalid request format. The request body format must be "
+                                         "`application/json` for structured data or "
+                                         "`multipart/form-data` for binary files.")
 
 
 async def _authenticate(emu: Emulator, request: Request, *, shop_scoped: bool) -> list[dict[str, Any]]:
@@ -83,17 +105,23 @@ async def _authenticate(emu: Emulator, request: Request, *, shop_scoped: bool) -
     query = request.query_params
     app_key = query.get("app_key")
     secret = emu.tiktok_app_secret(app_key)
+    if secret is None:
+        raise TikTokError(401, 36009004, "Invalid credentials. Invalid `app_key` query parameter.")
     given = query.get("sign", "")
+    if not given:
+        raise TikTokError(401, 36009004, "Missing credentials. The request does not include a "
+                                         "required signature in the query.")
     body = await request.body()
+    _check_format(request, body)
     path = request.url.path.removeprefix(PREFIX) or "/"
     content_type = request.headers.get("content-type", "application/json")
-    if secret is None or not given or not hmac.compare_digest(
-        given, sign(secret, path, query.multi_items(), body, content_type=content_type)
-    ):
-        raise TikTokError(401, 106001, "signature is invalid")
-    stamp = query.get("timestamp", "")
-    if not stamp.isdigit() or abs(int(stamp) - time.time()) > TIMESTAMP_SKEW:
-        raise TikTokError(401, 106002, "timestamp is invalid or expired")
+    if not hmac.compare_digest(given, sign(secret, path, query.multi_items(), body,
+                                           content_type=content_type)):
+        raise TikTokError(401, 106001, "Invalid credentials. The `sign` query parameter is invalid.")
+    if not _fresh(query.get("timestamp", "")):
+        raise TikTokError(401, 36009004, "Invalid timestamp. The value of the `timestamp` query "
+                                         "parameter must not be earlier than 5 minutes before, nor "
+                                         "exceed by more than 30 seconds, the current time.")
     access_token = request.headers.get("x-tts-access-token")
     records = [r for r in emu.find("tiktok_access_token", access_token)
                if r["credentials"]["tiktok_app_key"] == app_key and _holds(r, access_token or "")]
@@ -107,15 +135,21 @@ async def _authenticate(emu: Emulator, request: Request, *, shop_scoped: bool) -
     window = f"tiktok:{app_key}:{scope}"
     allowed, _ = emu.windows.allow(window, emu.limits.tiktok_per_second, 1.0)
     if not allowed:
-        raise TikTokError(429, 36009004, "too many requests")
-    if not shop_scoped:
-        return records
+        raise TikTokError(429, *RATE_LIMITED)
     cipher = query.get("shop_cipher")
+    if not shop_scoped:
+        if cipher is not None:
+            raise TikTokError(401, 36009004, "Unexpected identifier. The `shop_cipher` query "
+                                             "parameter is not required for this request.")
+        return records
+    if not cipher:
+        raise TikTokError(400, 106013, "Missing identifier. The `shop_cipher` query parameter is "
+                                       "required to identify the target shop.")
     shop = [r for r in records if r["tiktok_shop"]["shop"]["cipher"] == cipher]
-    if not cipher or not shop:
-        raise TikTokError(400, 106011, "shop_cipher is missing or invalid")
+    if not shop:
+        raise TikTokError(400, 106011, "shop_cipher is invalid")
     if not shop[0]["tiktok_shop"]["authorized"]:
-        raise TikTokError(403, 105005, "the shop has not authorized this app")
+        raise TikTokError(403, 105005, "Access denied. The shop has not authorized this app.")
     return shop
 
 
@@ -125,9 +159,7 @@ def _handler(emu: Emulator, *, shop_scoped: bool, action: Any) -> Any:
             records = await _authenticate(emu, request, shop_scoped=shop_scoped)
             data = await action(request, records)
         except TikTokError as error:
-            headers = {"Retry-After": "1"} if error.status == 429 else None
-            return envelope(emu, None, status=error.status, code=error.code,
-                            message=error.message, headers=headers)
+            return envelope(emu, None, status=error.status, code=error.code, message=error.message)
         return envelope(emu, data)
 
     return endpoint
@@ -140,9 +172,9 @@ async def _json(request: Request) -> dict[str, Any]:
     try:
         value = json.loads(raw)
     except ValueError as error:
-        raise TikTokError(400, 36009001, "request body is not valid JSON") from error
+        raise TikTokError(400, 36009022, "Invalid request format. The request body is not valid JSON.") from error
     if not isinstance(value, dict):
-        raise TikTokError(400, 36009001, "request body must be a JSON object")
+        raise TikTokError(400, 36009022, "Invalid request format. The request body must be a JSON object.")
     return value
 
 
@@ -228,7 +260,7 @@ def _put_return_proxy(emu: Emulator) -> Any:
 def routes(emu: Emulator) -> list[Route]:
     base = PREFIX
     proxy = f"{base}/return_refund/202309/return_proxy"
-    return [
+    served = [
         Route(f"{base}/authorization/202309/shops", _handler(emu, shop_scoped=False, action=_shops)),
         Route(f"{base}/order/202309/orders/search",
               _handler(emu, shop_scoped=True, action=_search_orders), methods=["POST"]),
@@ -237,12 +269,18 @@ def routes(emu: Emulator) -> list[Route]:
               _handler(emu, shop_scoped=True, action=_search_returns), methods=["POST"]),
         Route(proxy, _handler(emu, shop_scoped=True, action=_get_return_proxy), methods=["GET"]),
         Route(proxy, _handler(emu, shop_scoped=True, action=_put_return_proxy(emu)), methods=["PUT"]),
-        Route(f"{base}/{{rest:path}}", _not_found(emu), methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
     ]
+    known = frozenset(route.path for route in served)
+    return [*served, Route(f"{base}/{{rest:path}}", _not_found(emu, known),
+                           methods=["GET", "POST", "PUT", "PATCH", "DELETE"])]
 
 
-def _not_found(emu: Emulator) -> Any:
+def _not_found(emu: Emulator, known: frozenset[str]) -> Any:
     async def endpoint(request: Request) -> Response:
-        return envelope(emu, None, status=404, code=36009001, message="api path is not found")
+        if request.url.path in known:
+            return envelope(emu, None, status=405, code=36009010, message="Invalid method. The HTTP "
+                            "method used is not supported by this endpoint.")
+        return envelope(emu, None, status=404, code=36009009, message="Invalid path. The specified "
+                        "path does not match any available endpoint.")
 
     return endpoint

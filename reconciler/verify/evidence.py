@@ -103,7 +103,7 @@ async def gather(providers: Mapping[str, Provider], *, now: float) -> Evidence:
         attempt(shopify.read()),
         attempt(recent_tiktok_orders(tiktok, since, now)),
         attempt(shopify.orders(f"created_at:>={day(since - 86_400)}", SHOPIFY_PAGE)),
-        attempt(loop.returns(since=day(since))),
+        attempt(loop.returns(since=datetime.fromtimestamp(since, UTC))),
         attempt(pipe17.refunds()),
     )
     sh_orders = await look_up_missing(shopify, tt_orders, sh_orders)

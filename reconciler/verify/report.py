@@ -10,8 +10,8 @@ from reconciler.verify.results import MerchantReport, Status, summary
 _LABEL = {Status.PASS: "PASS", Status.FAIL: "FAIL", Status.SKIP: "SKIP"}
 
 
-def render_text(target: str, reports: Sequence[MerchantReport]) -> str:
-    lines = [f"Target: {target}"]
+def render_text(target: str, reports: Sequence[MerchantReport], header: bool = True) -> str:
+    lines = [f"Target: {target}"] if header else []
     for report in reports:
         for check in report.checks:
             lines.append(f"{_LABEL[check.status]} {report.merchant} {check.id}: {check.reason}")

@@ -55,7 +55,9 @@ def fleet(tmp_path: Path) -> Path:
 @pytest.fixture
 def served(tmp_path: Path, fleet: Path) -> Iterator[Sandbox]:
     with serving(start_logged_sandbox(tmp_path / "sandbox", fleet)) as sandbox:
-        sandbox.faults(latency_ms=20)  # a fleet apply takes long enough for the other to overlap
+        # A fleet apply takes long enough (seconds) for the other machine's CLI to start, even
+        # on a loaded machine, and meet its locks.
+        sandbox.faults(latency_ms=100)
         yield sandbox
 
 

@@ -26,6 +26,8 @@ class Workspace:
         self.merchants = self.root / "merchants"
         if not self.merchants.exists():
             shutil.copytree(SHIPPED, self.merchants)
+            # A repository's layout: the editors' schema beside the merchants (the modeline's target).
+            shutil.copytree(ROOT / "schemas", self.root / "schemas")
 
     def cli(self, *args: str, merchants: Path | None = None) -> Result:
         env: dict[str, str | None] = {

@@ -1,4 +1,4 @@
-"""A synthetic fleet of plan entries (DESIGN.md section 5 shape) for sharding tests."""
+"""A synthetic fleet of plan entries (docs/design.md section 5 shape) for sharding tests."""
 
 from __future__ import annotations
 

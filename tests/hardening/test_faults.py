@@ -20,7 +20,7 @@ from tests.e2e.conftest import Sandbox, start_logged_sandbox, stop, write_fleet
 from tests.hardening.conftest import merchant_entries, plan_document, run_checked
 
 FLEET = 50
-# One attempt may take 1 s; the whole budget of a call is 8 s (DESIGN.md section 9: bounded).
+# One attempt may take 1 s; the whole budget of a call is 8 s (docs/design.md section 9: bounded).
 BUDGET = {"RECONCILER_HTTP_TIMEOUT": "1", "RECONCILER_RETRY_ATTEMPTS": "6",
           "RECONCILER_RETRY_SECONDS": "8"}
 SERVICES = ("tiktok_shop", "pipe17", "shopify", "loop")

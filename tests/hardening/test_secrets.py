@@ -1,4 +1,4 @@
-"""Secrets never appear in any output (issue 8, item 4; DESIGN.md section 9).
+"""Secrets never appear in any output (issue 8, item 4; docs/design.md section 9).
 
 Every credential the merchants reference gets a canary value, in the served
 sandbox (so it accepts them) and in the CLI. Every command runs, in every

@@ -12,6 +12,28 @@ def test_signing_test_vector():
     assert tiktok_sign("app_secret", "/test-api", [("foo", "bar")]) == VECTOR
 
 
+def test_tiktok_documented_signing_example():
+    # TikTok's own example (partner.tiktokshop.com docv2 "Sign your API request").
+    params = [("app_key", "29a39d"), ("timestamp", "1623812664")]
+    assert tiktok_sign("e59af819cc", "/authorization/202309/shops", params) == (
+        "b596b73e0cc6de07ac26f036364178ab16b0a907af13d43f0a0cd2345f582dc8")
+
+
+async def test_tiktok_auth_signs_the_documented_example_and_sends_json_content_type_on_get():
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"code": 0, "data": {}})
+
+    auth = TikTokAuth("29a39d", "e59af819cc", "TOKEN-DOC", clock=lambda: 1623812664)
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
+        await http.get("https://open-api.tiktokglobalshop.com/authorization/202309/shops", auth=auth)
+    [request] = seen
+    assert request.url.params["sign"] == "b596b73e0cc6de07ac26f036364178ab16b0a907af13d43f0a0cd2345f582dc8"
+    assert request.headers["content-type"] == "application/json"
+
+
 def test_sign_and_access_token_params_are_not_signed():
     plain = tiktok_sign("app_secret", "/test-api", [("foo", "bar")])
     assert tiktok_sign("app_secret", "/test-api", [("foo", "bar"), ("sign", "x"), ("access_token", "t")]) == plain

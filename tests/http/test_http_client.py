@@ -71,10 +71,20 @@ async def test_tiktok_nonzero_code_in_200_is_an_error(recorder, make_client):
         await make_client("tiktok_shop").request("GET", "/authorization/202309/shops")
 
 
-async def test_tiktok_rate_limit_code_is_retried(recorder, make_client):
-    recorder.replies = [httpx.Response(429, json={"code": 36009004, "message": "too many requests"}),
+@pytest.mark.parametrize("status", [429, 200])
+async def test_tiktok_rate_limit_code_is_retried(recorder, make_client, status):
+    recorder.replies = [httpx.Response(status, json={"code": 36009002, "message": "Too many requests."}),
                         httpx.Response(200, json=OK_TIKTOK)]
     assert await make_client("tiktok_shop").request("GET", "/authorization/202309/shops") == OK_TIKTOK
+    assert len(recorder.seen) == 2
+
+
+async def test_tiktok_invalid_credentials_code_is_not_retried(recorder, make_client):
+    recorder.default = lambda request: httpx.Response(
+        401, json={"code": 36009004, "message": "Invalid credentials. Invalid `app_key` query parameter."})
+    with pytest.raises(AuthError, match="code 36009004 .*TikTok Shop refused"):
+        await make_client("tiktok_shop").request("GET", "/authorization/202309/shops")
+    assert len(recorder.seen) == 1
 
 
 async def test_pipe17_success_false_is_an_error(recorder, make_client):
@@ -145,7 +155,7 @@ async def test_create_post_is_retried_when_never_sent(recorder, make_client):
 
 async def test_retry_logs_are_redacted(recorder, make_client, caplog):
     caplog.set_level(logging.INFO, logger="reconciler.http")
-    recorder.replies = [httpx.Response(429, json={"code": 36009004, "message": "too many requests"}),
+    recorder.replies = [httpx.Response(429, json={"code": 36009002, "message": "too many requests"}),
                         httpx.Response(200, json=OK_TIKTOK)]
     auth = TikTokAuth("CANARY-key-1", "CANARY-secret-123", "CANARY-token-1")
     await make_client("tiktok_shop", auth=auth).request("GET", "/authorization/202309/shops")

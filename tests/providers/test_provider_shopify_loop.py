@@ -1,6 +1,7 @@
 """Shopify and Loop providers over a scripted fake."""
 
 import json
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -136,17 +137,23 @@ def test_loop_instructions_normalization(raw, expected):
 async def test_loop_order_link_and_returns(fake, make_merchant, make_target):
     def link(request, body):
         if body == {"name": "123", "zip": "10001"}:
-            return httpx.Response(200, json={"url": "https://returns.x/?order=123&zip=10001"})
-        return httpx.Response(404, json={"message": "Order not found."})
+            return httpx.Response(200, json={"url": "https://returns-x.loopreturns.com/#/link/ab-cd"})
+        if body == {"name": "123", "zip": ""}:
+            return httpx.Response(400, json={"errors": ["The zip field is required."]})
+        return httpx.Response(400, json={"errors": ["Order not found."]})
 
     fake.on("POST", "/order/link", link)
     fake.on("GET", "/warehouse/return/list", [{"id": 7, "order_name": "123", "state": "closed", "refund": "9.00"}])
     async with ClientPool(make_target(), read_only=True, transport=fake.transport, retry=FAST) as pool:
         provider = pool.loop(make_merchant())
-        assert await provider.order_link("123", "10001") == "https://returns.x/?order=123&zip=10001"
+        assert await provider.order_link("123", "10001") == "https://returns-x.loopreturns.com/#/link/ab-cd"
         assert await provider.order_link("123", "99999") is None
-        returns = await provider.returns(since="2025-01-01")
+        with pytest.raises(ValidationError, match="The zip field is required"):
+            await provider.order_link("123", "")
+        returns = await provider.returns(since=datetime(2025, 1, 1, tzinfo=UTC))
     assert returns[0].id == "7" and returns[0].order_name == "123"
+    [listed] = [r for r in fake.seen if r.url.path.endswith("/warehouse/return/list")]
+    assert listed.url.params["from"] == "2025-01-01 00:00:00"
 
 
 async def test_shopify_token_answering_for_another_shop_is_refused(fake, make_merchant, make_target):

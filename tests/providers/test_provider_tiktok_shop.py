@@ -104,12 +104,12 @@ async def test_search_returns(fake, make_merchant, make_target):
     script(fake, [m.tiktok_shop_id], {})
     fake.on("POST", "/returns/search", envelope({"return_orders": [
         {"return_id": "r1", "order_id": "1", "return_status": "RETURN_OR_REFUND_REQUEST_COMPLETE",
-         "refund_total": "9.00"}]}))
+         "refund_amount": {"refund_total": "9.00", "currency": "USD"}}]}))
     async with ClientPool(make_target(), read_only=True, transport=fake.transport, retry=FAST) as pool:
         provider = pool.tiktok_shop(m)
         assert await provider.search_returns([]) == []
         returns = await provider.search_returns(["1"])
-    assert returns[0].order_id == "1" and returns[0].refund_total == "9.00"
+    assert (returns[0].order_id, returns[0].refund_total, returns[0].currency) == ("1", "9.00", "USD")
 
 
 @pytest.mark.parametrize("value,expected", [("LOOP_PIPE17", "loop_pipe17"), (" Loop_Pipe17 ", "loop_pipe17")])

@@ -242,7 +242,7 @@ async def test_deep_link_finds_order_by_zip_after_apply(sandbox):
         assert await loop.order_link(order.id, order.postal_code or "") is None  # lookup is email
         await loop.apply(change("loop.portal.order_lookup"), m)
         url = await loop.order_link(order.id, order.postal_code or "")
-    assert url is not None and url.startswith(f"https://{m.loop_portal_domain}/")
+    assert url is not None and url.startswith(f"https://{m.slug}.loopreturns.com/#/link/")
 
 
 async def test_pipe17_delete_integration(sandbox):

@@ -84,17 +84,31 @@ async def test_write_error_rate_spares_reads(sbx, merchant) -> None:
     assert sbx.record(merchant)["loop"]["portal"]["order_lookup"] == "email"
 
 
-async def test_throttle_answers_429_with_retry_after_where_the_vendor_sends_it(sbx, merchant) -> None:
+async def test_throttle_answers_429_with_retry_after_only_where_the_vendor_sends_it(sbx, merchant) -> None:
     await sbx.client.post("/_sandbox/faults", json={"throttle": True, "throttle_rate": 1.0})
     tiktok = await sbx.tiktok(merchant, "GET", PROXY)
-    assert (tiktok.status_code, tiktok.json()["code"]) == (429, 36009004)
-    assert tiktok.headers["retry-after"] == "1"
+    assert (tiktok.status_code, tiktok.json()["code"]) == (429, 36009002)
+    assert "retry-after" not in tiktok.headers  # TikTok publishes none
     pipe17 = await sbx.pipe17(merchant, "GET", "/integrations")
     assert pipe17.status_code == 429 and pipe17.headers["retry-after"]
     loop = await sbx.loop(merchant, "GET", "/portal/settings")
     assert loop.status_code == 429 and "retry-after" not in loop.headers
     shopify = (await sbx.shopify(merchant, SHOP_QUERY)).json()
     assert shopify["errors"][0]["extensions"]["code"] == "THROTTLED"
+
+
+async def test_tiktok_rate_limit_envelope_in_http_200_for_a_counted_number_of_requests(sbx, merchant) -> None:
+    await sbx.client.post("/_sandbox/faults", json={
+        "services": {"tiktok_shop": {"throttle_requests": 2, "throttle_status": 200}}})
+    answers = [await sbx.tiktok(merchant, "GET", PROXY) for _ in range(3)]
+    assert [(a.status_code, a.json()["code"]) for a in answers] == [(200, 36009002), (200, 36009002), (200, 0)]
+    assert answers[0].json()["message"].startswith("Too many requests")
+
+
+async def test_bad_throttle_keys_are_refused(sbx) -> None:
+    for bad in ({"throttle_status": 503}, {"throttle_requests": -1}, {"throttle_requests": 1.5}):
+        response = await sbx.client.post("/_sandbox/faults", json=bad)
+        assert response.status_code == 422 and "throttle_" in response.text, bad
 
 
 async def test_seeded_draws_are_reproducible(sbx, merchant) -> None:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from reconciler import declarations
 from reconciler.sandbox.seed import DEFAULT_INSTRUCTIONS
 
@@ -24,16 +26,17 @@ async def test_deep_link_needs_zip_lookup(sbx, merchant) -> None:
     zip_code = order["recipient_address"]["postal_code"]
     link = {"name": order["id"], "zip": zip_code}
     by_email = await sbx.loop(merchant, "POST", "/order/link", json=link)
-    assert by_email.status_code == 404 and by_email.json() == {"message": "Order not found."}
+    assert by_email.status_code == 400 and by_email.json() == {"errors": ["Order not found."]}
     text = "Enter your TikTok order number and shipping zip code."
     patched = await sbx.loop(merchant, "PATCH", "/portal/settings",
                              json={"order_lookup": "zip", "instructions": text})
     assert patched.json()["order_lookup"] == "zip" and patched.json()["instructions"] == text
     found = await sbx.loop(merchant, "POST", "/order/link", json=link)
     assert found.status_code == 200
-    assert found.json() == {"url": f"https://{merchant.loop_portal_domain}/?order={order['id']}&zip={zip_code}"}
+    assert re.fullmatch(rf"https://{merchant.slug}\.loopreturns\.com/#/link/[0-9a-f-]+", found.json()["url"])
+    assert set(found.json()) == {"url"}
     wrong_zip = await sbx.loop(merchant, "POST", "/order/link", json={"name": order["id"], "zip": "00000"})
-    assert wrong_zip.status_code == 404
+    assert wrong_zip.status_code == 400
     missing = await sbx.loop(merchant, "POST", "/order/link", json={"name": order["id"]})
     assert missing.status_code == 422
 
@@ -44,8 +47,17 @@ async def test_returns_list(sbx, merchant) -> None:
     assert closed["state"] == "closed" and closed["refund"]
     assert closed["order_name"] in {o["id"] for o in sbx.record(merchant)["tiktok_shop"]["orders"]}
     assert (await sbx.loop(merchant, "GET", "/warehouse/return/list", params={"state": "open"})).json() == []
-    later = await sbx.loop(merchant, "GET", "/warehouse/return/list", params={"from": "2999-01-01"})
+    later = await sbx.loop(merchant, "GET", "/warehouse/return/list", params={"from": "2999-01-01 00:00:00"})
     assert later.json() == []
+    earlier = await sbx.loop(merchant, "GET", "/warehouse/return/list",
+                             params={"from": "2000-01-01 00:00:00", "to": "2999-12-31 23:59:59"})
+    assert len(earlier.json()) == 1
+
+
+async def test_returns_list_refuses_a_bare_date_with_field_details(sbx, merchant) -> None:
+    bare = await sbx.loop(merchant, "GET", "/warehouse/return/list", params={"from": "2022-01-01"})
+    assert bare.status_code == 422
+    assert set(bare.json()) == {"message", "errors"} and list(bare.json()["errors"]) == ["from"]
     paged = (await sbx.loop(merchant, "GET", "/warehouse/return/list",
                             params={"paginate": "true", "pageSize": "1"})).json()
     assert len(paged["returns"]) == 1 and paged["nextPageUrl"] is None

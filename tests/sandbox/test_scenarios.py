@@ -96,7 +96,7 @@ async def test_loop_email_lookup_locked(make_sandbox, merchant) -> None:
     assert (await sbx.loop(merchant, "GET", "/portal/settings")).json()["order_lookup"] == "zip"
     order = sbx.record(merchant)["tiktok_shop"]["orders"][0]
     link = {"name": order["id"], "zip": order["recipient_address"]["postal_code"]}
-    assert (await sbx.loop(merchant, "POST", "/order/link", json=link)).status_code == 404
+    assert (await sbx.loop(merchant, "POST", "/order/link", json=link)).status_code == 400
 
 
 async def test_refunds_reach_tiktok_only_when_configured(make_sandbox, merchant) -> None:

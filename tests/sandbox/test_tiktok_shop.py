@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import time
+
 import httpx
 
 from reconciler.sandbox.seed import credentials_of
@@ -34,11 +36,19 @@ async def test_authorized_shops_with_right_secret(sbx, merchant) -> None:
     assert set(shop) == {"id", "name", "region", "seller_type", "cipher", "code"}
 
 
+def test_tiktok_documented_signing_example() -> None:
+    # TikTok's own example (partner.tiktokshop.com docv2 "Sign your API request").
+    assert sign("e59af819cc", "/authorization/202309/shops",
+                {"app_key": "29a39d", "timestamp": "1623812664"}) == (
+        "b596b73e0cc6de07ac26f036364178ab16b0a907af13d43f0a0cd2345f582dc8"
+    )
+
+
 async def test_wrong_secret_is_rejected_with_106001(sbx, merchant) -> None:
     response = await sbx.tiktok(merchant, "GET", SHOPS, shop=False, secret="not-the-secret")
     assert response.status_code == 401
     assert response.json()["code"] == 106001
-    assert response.json()["message"] == "signature is invalid"
+    assert response.json()["message"] == "Invalid credentials. The `sign` query parameter is invalid."
 
 
 async def test_tampered_body_and_unknown_app_key_are_rejected(sbx, merchant) -> None:
@@ -51,15 +61,29 @@ async def test_tampered_body_and_unknown_app_key_are_rejected(sbx, merchant) -> 
     assert tampered.json()["code"] == 106001
     query = signed_query("unknown-app", creds["tiktok_app_secret"], SHOPS)
     unknown = await sbx.client.get("/tiktok" + SHOPS, params=query, headers=headers)
-    assert (unknown.status_code, unknown.json()["code"]) == (401, 106001)
+    assert (unknown.status_code, unknown.json()["code"]) == (401, 36009004)
+    assert "app_key" in unknown.json()["message"]
+    unsigned = {k: v for k, v in signed_query(creds["tiktok_app_key"], "x", SHOPS).items() if k != "sign"}
+    missing = await sbx.client.get("/tiktok" + SHOPS, params=unsigned, headers=headers)
+    assert (missing.status_code, missing.json()["code"]) == (401, 36009004)
 
 
-async def test_stale_timestamp_and_bad_token(sbx, merchant) -> None:
+async def test_timestamp_window_is_five_minutes_back_and_thirty_seconds_ahead(sbx, merchant) -> None:
     creds = credentials_of(merchant)
-    query = signed_query(creds["tiktok_app_key"], creds["tiktok_app_secret"], SHOPS, timestamp=1_000)
-    stale = await sbx.client.get("/tiktok" + SHOPS, params=query,
-                                 headers={"x-tts-access-token": creds["tiktok_access_token"]})
-    assert (stale.status_code, stale.json()["code"]) == (401, 106002)
+    headers = {"x-tts-access-token": creds["tiktok_access_token"]}
+
+    async def at(offset: int) -> tuple[int, int]:
+        query = signed_query(creds["tiktok_app_key"], creds["tiktok_app_secret"], SHOPS,
+                             timestamp=int(time.time()) + offset)
+        answer = await sbx.client.get("/tiktok" + SHOPS, params=query, headers=headers)
+        return answer.status_code, answer.json()["code"]
+
+    assert await at(-290) == (200, 0) and await at(25) == (200, 0)
+    assert await at(-310) == (401, 36009004)
+    assert await at(40) == (401, 36009004)
+
+
+async def test_unknown_token_answers_105002_so_a_refresh_can_cure_it(sbx, merchant) -> None:
     bad = await sbx.tiktok(merchant, "GET", SHOPS, shop=False, token="nope")
     assert (bad.status_code, bad.json()["code"]) == (401, 105002)
 
@@ -70,9 +94,25 @@ async def test_token_of_one_merchant_cannot_reach_another_shop(sbx, merchant, ot
     assert (response.status_code, response.json()["code"]) == (400, 106011)
 
 
-async def test_shop_cipher_required(sbx, merchant) -> None:
-    response = await sbx.tiktok(merchant, "GET", PROXY, shop=False)
-    assert (response.status_code, response.json()["code"]) == (400, 106011)
+async def test_shop_cipher_required_and_refused_where_unexpected(sbx, merchant) -> None:
+    response = await sbx.tiktok(merchant, "GET", ORDERS.removesuffix("/search"), shop=False,
+                                params={"ids": "1"})
+    assert (response.status_code, response.json()["code"]) == (400, 106013)
+    cipher = sbx.record(merchant)["tiktok_shop"]["shop"]["cipher"]
+    unexpected = await sbx.tiktok(merchant, "GET", SHOPS, shop=False, params={"shop_cipher": cipher})
+    assert (unexpected.status_code, unexpected.json()["code"]) == (401, 36009004)
+
+
+async def test_a_body_that_is_not_json_is_an_invalid_request_format(sbx, merchant) -> None:
+    creds = credentials_of(merchant)
+    cipher = sbx.record(merchant)["tiktok_shop"]["shop"]["cipher"]
+    body = b"create_time_ge=0"
+    query = signed_query(creds["tiktok_app_key"], creds["tiktok_app_secret"], ORDERS,
+                         {"shop_cipher": cipher, "page_size": "10"}, body)
+    answer = await sbx.client.post("/tiktok" + ORDERS, params=query, content=body, headers={
+        "x-tts-access-token": creds["tiktok_access_token"],
+        "content-type": "application/x-www-form-urlencoded"})
+    assert (answer.status_code, answer.json()["code"]) == (400, 36009022)
 
 
 async def test_orders_search_paginates(sbx, merchant) -> None:
@@ -112,11 +152,13 @@ async def test_rate_limit_per_app_and_shop(sbx, merchant, other) -> None:
     codes = [(await sbx.tiktok(merchant, "GET", PROXY)).status_code for _ in range(3)]
     assert codes == [200, 200, 429]
     limited = await sbx.tiktok(merchant, "GET", PROXY)
-    assert limited.json()["code"] == 36009004 and limited.headers["retry-after"] == "1"
+    assert limited.json()["code"] == 36009002 and "retry-after" not in limited.headers
     assert (await sbx.tiktok(other, "GET", PROXY)).status_code == 200
 
 
-async def test_unknown_path_is_enveloped(sbx, merchant) -> None:
+async def test_unknown_path_and_wrong_method_are_enveloped(sbx, merchant) -> None:
     response = await sbx.tiktok(merchant, "GET", "/nothing/202309/here")
-    assert response.status_code == 404 and response.json()["code"] != 0
+    assert (response.status_code, response.json()["code"]) == (404, 36009009)
     assert isinstance(response, httpx.Response)
+    wrong = await sbx.tiktok(merchant, "DELETE", SHOPS)
+    assert (wrong.status_code, wrong.json()["code"]) == (405, 36009010)

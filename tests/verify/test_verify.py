@@ -115,19 +115,3 @@ def test_no_refunded_return_is_a_skip_not_a_failure(tmp_path: Path) -> None:
     assert "no Loop return with a refund" in result.reason
 
 
-@pytest.mark.parametrize(("template", "loop_url", "differ"), [
-    ("https://r.example/?order=[TT_ORDER_NUM]&zip=[TTS_ZIP_CODE]",
-     "https://r.example/?order=123&zip=10001", []),
-    ("https://r.example/?zip=[TTS_ZIP_CODE]&order=[TT_ORDER_NUM]",
-     "https://R.example/?order=123&zip=10001", []),
-    ("http://r.example/?order=[TT_ORDER_NUM]&zip=[TTS_ZIP_CODE]",
-     "https://r.example/?order=123&zip=10001", ["scheme"]),
-    ("https://other.example/?order=[TT_ORDER_NUM]&email=[BUYER_EMAIL]",
-     "https://r.example/?order=123&zip=10001", ["host", "zip"]),
-])
-def test_return_url_comparison(template: str, loop_url: str, differ: list[str]) -> None:
-    from reconciler.providers.tiktok_shop import TikTokOrder
-    from reconciler.verify.checks import fill, url_differences
-
-    order = TikTokOrder("123", "DELIVERED", 0, "10001")
-    assert url_differences(fill(template, order), loop_url) == differ
