@@ -186,16 +186,22 @@ def plan(ctx, include, exclude, shard, fmt, out, detailed_exitcode, parallelism,
               help="Apply this reviewed plan; refused (exit 5) if live state moved since.")
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--allow-destructive", is_flag=True, help="Also apply destructive changes.")
+@click.option("--allow-mass-change", is_flag=True,
+              help="Apply even when the run changes more of the fleet than reconciler.toml allows.")
+@click.option("--canary", multiple=True, metavar="N|SLUG",
+              help="Apply and verify these merchants first (a count, or slugs, repeatable); "
+                   "the rest only if every check passes.")
 @click.option("--parallelism", type=click.IntRange(1, 512), default=10, show_default=True)
 @click.option("--lock-wait", type=click.FloatRange(0, 3600), default=2.0, show_default=True,
               help="Seconds to wait, for the whole run, for merchants held by another apply.")
 @backend_option
 @global_options
 @click.pass_context
-def apply(ctx, include, exclude, shard, plan_file, auto_approve, allow_destructive, parallelism,
-          lock_wait, backend_spec, merchants_dir, target_spec) -> None:
+def apply(ctx, include, exclude, shard, plan_file, auto_approve, allow_destructive,
+          allow_mass_change, canary, parallelism, lock_wait, backend_spec, merchants_dir,
+          target_spec) -> None:
     """Make the live services match the merchant files."""
-    from reconciler.commands.apply import run_apply
+    from reconciler.commands.apply import ApplyOptions, run_apply
     from reconciler.commands.common import load_selection
 
     c = make_context(ctx, merchants_dir, target_spec)
@@ -203,10 +209,9 @@ def apply(ctx, include, exclude, shard, plan_file, auto_approve, allow_destructi
     def body() -> int:
         target = c.target()
         selection = load_selection(c.merchants_dir, include, exclude, shard)
-        return run_apply(target, selection, c.merchants_dir, plan_file=plan_file,
-                         auto_approve=auto_approve, allow_destructive=allow_destructive,
-                         parallelism=parallelism, lock_wait=lock_wait,
-                         backend_spec=backend_spec)
+        options = ApplyOptions(auto_approve, allow_destructive, allow_mass_change, parallelism,
+                               lock_wait, tuple(canary), backend_spec)
+        return run_apply(target, selection, c.merchants_dir, plan_file=plan_file, options=options)
 
     guarded(body)
 

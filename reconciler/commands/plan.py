@@ -16,8 +16,10 @@ from reconciler.commands.common import (
     timed,
 )
 from reconciler.commands.shared_credentials import refuse_shared_credentials
+from reconciler.config.repo import MassChange, load_repo_config
 from reconciler.engine import exitcodes
 from reconciler.engine.document import build_document
+from reconciler.engine.masschange import verdict, verdict_line
 from reconciler.engine.plan import MerchantPlan, plan_fleet
 from reconciler.engine.runtime import load_client_stack
 from reconciler.output.jsonout import pretty
@@ -37,18 +39,34 @@ def read_plans(target: Target, selection: Selection, merchants_dir: Path, parall
                               parallelism=parallelism, workers=workers, notices=notices)
 
 
-def plan_document(target: Target, plans: list[MerchantPlan]) -> dict[str, Any]:
-    return build_document(target.name, [p.to_json() for p in plans])
+def plan_document(target: Target, plans: list[MerchantPlan], fleet: int | None = None,
+                  limit: MassChange | None = None) -> dict[str, Any]:
+    """The plan; with the fleet's size and the threshold, also its mass-change verdict."""
+    document = build_document(target.name, [p.to_json() for p in plans])
+    if fleet is not None and limit is not None:
+        document["mass_change"] = verdict(document["merchants"], fleet, limit)
+    return document
 
 
 def emit(document: dict[str, Any], fmt: str, apply_command: str | None = None) -> None:
     if fmt == "json":
         say(pretty(document))
-    elif fmt == "markdown":
+        return
+    if fmt == "markdown":
         kwargs = {"apply_command": apply_command} if apply_command else {}
-        say(render_markdown(document, **kwargs))
+        rendered = render_markdown(document, **kwargs)
     else:
-        say(render_plan(document, color=use_color(stdout_is_tty())))
+        rendered = render_plan(document, color=use_color(stdout_is_tty()))
+    say(with_verdict(rendered, document, blank=fmt == "markdown"))
+
+
+def with_verdict(rendered: str, document: dict[str, Any], *, blank: bool = False) -> str:
+    """The mass-change verdict right after the first line (the target, or the headline)."""
+    if "mass_change" not in document:
+        return rendered
+    first, _, rest = rendered.partition("\n")
+    gap = "\n\n" if blank else "\n"
+    return f"{first}{gap}{verdict_line(document['mass_change'])}{gap}{rest}"
 
 
 def write_plan_file(document: dict[str, Any], path: Path) -> None:
@@ -76,6 +94,7 @@ def run_plan(target: Target, selection: Selection, merchants_dir: Path, *, fmt: 
     if fmt != "text":  # stdout stays machine-readable; people still see the target first
         say(f"Target: {target.name}", err=True)
     require_state_dir(target)
+    limit = load_repo_config(merchants_dir).mass_change
     check_credentials(target, selection.chosen)
     refuse_shared_credentials(target, selection)
     load_client_stack(target)
@@ -85,7 +104,7 @@ def run_plan(target: Target, selection: Selection, merchants_dir: Path, *, fmt: 
     with timed("read", merchants=len(selection.chosen), parallelism=parallelism):
         plans = read_plans(target, selection, merchants_dir, parallelism, workers, notices=notices)
     with timed("output"):
-        document = plan_document(target, plans)
+        document = plan_document(target, plans, len(selection.all), limit)
         if out:
             write_plan_file(document, out)
         apply_command = f"reconciler apply --plan {out}" if out else None
