@@ -160,11 +160,13 @@ def guarded(run) -> None:
 @click.option("--detailed-exitcode", is_flag=True,
               help="Exit 0 no changes, 2 changes, 3 some blocked, 1 error.")
 @click.option("--parallelism", type=click.IntRange(1, 512), default=10, show_default=True)
+@click.option("--changed-since", "changed_since", default=None, metavar="REF",
+              help="Only the merchants whose file or profile chain changed since this git ref.")
 @workers_option
 @global_options
 @click.pass_context
-def plan(ctx, include, exclude, shard, fmt, out, detailed_exitcode, parallelism, workers,
-         merchants_dir, target_spec) -> None:
+def plan(ctx, include, exclude, shard, fmt, out, detailed_exitcode, parallelism, changed_since,
+         workers, merchants_dir, target_spec) -> None:
     """Show what differs between the merchant files and the live services. Never writes."""
     from reconciler.commands.common import load_selection
     from reconciler.commands.plan import run_plan
@@ -174,8 +176,15 @@ def plan(ctx, include, exclude, shard, fmt, out, detailed_exitcode, parallelism,
     def body() -> int:
         target = c.target()
         selection = load_selection(c.merchants_dir, include, exclude, shard)
+        changed = None
+        if changed_since is not None:
+            from reconciler.commands.changed import narrow, select_changed
+
+            changed = select_changed(c.merchants_dir, changed_since, selection)
+            selection = narrow(selection, changed)
         return run_plan(target, selection, c.merchants_dir, fmt=fmt, out=out,
-                        detailed=detailed_exitcode, parallelism=parallelism, workers=workers)
+                        detailed=detailed_exitcode, parallelism=parallelism, workers=workers,
+                        changed=changed)
 
     guarded(body)
 

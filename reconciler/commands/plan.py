@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from reconciler.commands.changed import ChangedSelection, tell
 from reconciler.commands.common import (
     Selection,
     check_credentials,
@@ -90,7 +91,9 @@ def exit_code(document: dict[str, Any], detailed: bool) -> int:
 
 
 def run_plan(target: Target, selection: Selection, merchants_dir: Path, *, fmt: str,
-             out: Path | None, detailed: bool, parallelism: int, workers: int | str | None = None) -> int:
+             out: Path | None, detailed: bool, parallelism: int, workers: int | str | None = None,
+             changed: ChangedSelection | None = None) -> int:
+    """`changed`: the `--changed-since` selection, said on stderr and kept in the document."""
     if fmt != "text":  # stdout stays machine-readable; people still see the target first
         say(f"Target: {target.name}", err=True)
     require_state_dir(target)
@@ -105,9 +108,13 @@ def run_plan(target: Target, selection: Selection, merchants_dir: Path, *, fmt: 
         plans = read_plans(target, selection, merchants_dir, parallelism, workers, notices=notices)
     with timed("output"):
         document = plan_document(target, plans, len(selection.all), limit)
+        if changed is not None:
+            document["selection"] = changed.to_json()
         if out:
             write_plan_file(document, out)
         apply_command = f"reconciler apply --plan {out}" if out else None
         emit(document, fmt, apply_command)
+    if changed is not None:
+        tell(changed)
     show_notices(notices)  # after the plan: the target stays the first line a person sees
     return exit_code(document, detailed)
