@@ -1,7 +1,8 @@
 """`plan --changed-since REF`: the merchants a change touches, and the files that chose them.
 
 `git diff --name-only --no-renames REF...` (what the branch changed since it
-left REF) runs in the merchants directory's repository. A merchant file
+left REF), with uncommitted and untracked files too, runs in the merchants
+directory's repository. A merchant file
 selects its merchant; a profile selects every merchant whose `extends` chain
 reaches it, through other profiles too (templates live in those files, so a
 template edit selects the same way). A merchant file that is gone is
@@ -53,8 +54,13 @@ def changed_files(merchants_dir: Path, ref: str) -> tuple[Path, list[str]]:
     if ref.startswith("-"):
         raise CommandError(f"--changed-since: {ref!r} is not a git ref")
     top = Path(_git(merchants_dir, "rev-parse", "--show-toplevel").strip())
-    names = _git(top, "diff", "--name-only", "--no-renames", "-z", f"{ref}...", "--")
-    return top, sorted(n for n in names.split("\0") if n)
+    base = _git(top, "merge-base", ref, "HEAD").strip()
+    # From the merge base to the working tree (as `REF...` and then uncommitted
+    # edits), and files git does not track yet: CI checks out the base commit
+    # and lays the pull request's merchants/ over it without committing.
+    names = _git(top, "diff", "--name-only", "--no-renames", "-z", base, "--")
+    names += "\0" + _git(top, "ls-files", "--others", "--exclude-standard", "-z")
+    return top, sorted({n for n in names.split("\0") if n})
 
 
 def _extends(path: Path) -> str | None:
