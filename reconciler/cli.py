@@ -1,5 +1,5 @@
-"""Command line: `reconciler validate | plan | apply | history | export | verify | doctor |
-secrets set | connect tiktok | sandbox serve`.
+"""Command line: `reconciler validate | plan | apply | history | export | verify | status |
+doctor | secrets set | connect tiktok | sandbox serve`.
 
 Only this layer prints. Every command's first output line names the target.
 """
@@ -299,10 +299,12 @@ def export(ctx, slug, export_all, out_dir, merchants_dir, target_spec) -> None:
 @selection_options
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @click.option("--parallelism", type=click.IntRange(1, 512), default=10, show_default=True)
+@click.option("--skip-waiting", is_flag=True,
+              help="Do not verify merchants waiting on a manual action; list them as waiting.")
 @workers_option
 @global_options
 @click.pass_context
-def verify(ctx, include, exclude, shard, fmt, parallelism, workers, merchants_dir,
+def verify(ctx, include, exclude, shard, fmt, parallelism, skip_waiting, workers, merchants_dir,
            target_spec) -> None:
     """End-to-end checks on the live systems: returns really work for TikTok buyers."""
     from reconciler.commands.common import load_selection
@@ -314,6 +316,30 @@ def verify(ctx, include, exclude, shard, fmt, parallelism, workers, merchants_di
         target = c.target()
         selection = load_selection(c.merchants_dir, include, exclude, shard)
         return run_verify(target, selection, c.merchants_dir, fmt=fmt, parallelism=parallelism,
+                          workers=workers, skip_waiting=skip_waiting)
+
+    guarded(body)
+
+
+@cli.command()
+@selection_options
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text")
+@click.option("--parallelism", type=click.IntRange(1, 512), default=10, show_default=True)
+@workers_option
+@global_options
+@click.pass_context
+def status(ctx, include, exclude, shard, fmt, parallelism, workers, merchants_dir,
+           target_spec) -> None:
+    """Where each merchant stands: manual actions pending, drift, last verify; counts per stage."""
+    from reconciler.commands.common import load_selection
+    from reconciler.commands.status import run_status
+
+    c = make_context(ctx, merchants_dir, target_spec)
+
+    def body() -> int:
+        target = c.target()
+        selection = load_selection(c.merchants_dir, include, exclude, shard)
+        return run_status(target, selection, c.merchants_dir, fmt=fmt, parallelism=parallelism,
                           workers=workers)
 
     guarded(body)
