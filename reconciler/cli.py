@@ -200,6 +200,8 @@ def plan(ctx, include, exclude, shard, fmt, out, detailed_exitcode, parallelism,
 @click.option("--canary", multiple=True, metavar="N|SLUG",
               help="Apply and verify these merchants first (a count, or slugs, repeatable); "
                    "the rest only if every check passes.")
+@click.option("--report", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Also write the outcome here as JSON, and as markdown beside it (.md).")
 @click.option("--parallelism", type=click.IntRange(1, 512), default=10, show_default=True)
 @click.option("--lock-wait", type=click.FloatRange(0, 3600), default=2.0, show_default=True,
               help="Seconds to wait, for the whole run, for merchants held by another apply.")
@@ -207,7 +209,8 @@ def plan(ctx, include, exclude, shard, fmt, out, detailed_exitcode, parallelism,
 @global_options
 @click.pass_context
 def apply(ctx, include, exclude, shard, plan_file, auto_approve, allow_destructive,
-          allow_mass_change, canary, parallelism, lock_wait, backend_spec, merchants_dir,
+          allow_mass_change, canary, report, parallelism, lock_wait, backend_spec,
+          merchants_dir,
           target_spec) -> None:
     """Make the live services match the merchant files."""
     from reconciler.commands.apply import ApplyOptions, run_apply
@@ -219,7 +222,7 @@ def apply(ctx, include, exclude, shard, plan_file, auto_approve, allow_destructi
         target = c.target()
         selection = load_selection(c.merchants_dir, include, exclude, shard)
         options = ApplyOptions(auto_approve, allow_destructive, allow_mass_change, parallelism,
-                               lock_wait, tuple(canary), backend_spec)
+                               lock_wait, tuple(canary), backend_spec, report)
         return run_apply(target, selection, c.merchants_dir, plan_file=plan_file, options=options)
 
     guarded(body)

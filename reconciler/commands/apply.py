@@ -13,6 +13,8 @@ import click
 from reconciler.backend import Backend, open_backend
 from reconciler.backend.audit import AuditContext
 from reconciler.backend.identity import Identity
+from reconciler.commands.applyreport import Collected, report_document, write_report
+from reconciler.commands.applyreport import render_markdown as render_report_markdown
 from reconciler.commands.canary import CanarySpec, Stages, parse_canary
 from reconciler.commands.common import (
     CommandError,
@@ -35,6 +37,15 @@ from reconciler.engine.plan import MerchantPlan
 from reconciler.engine.runtime import client_pool, run
 from reconciler.output.text import render_plan, render_report, use_color
 from reconciler.targets import Target
+
+
+def write_text(path: Path, text: str) -> None:
+    from reconciler.output.files import OutputFileError, write_atomically
+
+    try:
+        write_atomically(path, text)
+    except OutputFileError as exc:
+        raise CommandError(f"--report {exc}") from None
 
 
 def _signals_raise() -> None:
@@ -73,12 +84,14 @@ class ApplyOptions:
     lock_wait: float = 2.0
     canary: tuple[str, ...] = ()  # a count, or slugs: applied and verified first
     backend_spec: str | None = None
+    report: Path | None = None  # also write the outcome here (JSON, and markdown beside it)
 
 
 @dataclass(frozen=True)
 class Limits:
     mass_change: MassChange
     canary: CanarySpec | None
+    collected: Collected  # what the run did, for --report
 
 
 def run_apply(target: Target, selection: Selection, merchants_dir: Path, *, plan_file: Path | None,
@@ -88,7 +101,7 @@ def run_apply(target: Target, selection: Selection, merchants_dir: Path, *, plan
         selection, reviewed = select_part(plan_file, read_reviewed_plan(plan_file, target),
                                           selection)
     limits = Limits(load_repo_config(merchants_dir).mass_change,
-                    parse_canary(options.canary, selection))
+                    parse_canary(options.canary, selection), Collected())
     require_state_dir(target, writes=True)
     check_credentials(target, selection.chosen)
     refuse_shared_credentials(target, selection)
@@ -100,10 +113,15 @@ def run_apply(target: Target, selection: Selection, merchants_dir: Path, *, plan
         # while this run holds every merchant it reads, so nobody can write in between.
         refused = backend.acquire([m.slug for m in selection.chosen], wait,
                                   lambda holders, count: _say_waiting(holders, count, wait))
-        return _locked_apply(target, backend, selection, merchants_dir, reviewed, refused,
+        code = _locked_apply(target, backend, selection, merchants_dir, reviewed, refused,
                              options, limits)
     finally:
         backend.close()
+    if options.report is not None:
+        document = report_document(target.name, code, limits.collected)
+        write_report(options.report, document)
+        write_text(options.report.with_suffix(".md"), render_report_markdown(document))
+    return code
 
 
 def _say_waiting(holders: dict[str, str], count: int, wait: float) -> None:
@@ -155,6 +173,7 @@ def _locked_apply(target: Target, backend: Backend, selection: Selection, mercha
         return exitcodes.worst([*codes, exitcodes.BLOCKED])
     mass = document["mass_change"]
     if mass["refused"] and not options.allow_mass_change:
+        limits.collected.stopped = "refused: a mass change (--allow-mass-change not given)"
         say(f"refusing to apply: this run would change {mass['changing']} of {mass['fleet']} "
             f"merchants, more than {mass['max_fraction']:.0%} of the fleet (and at least "
             f"{mass['min_merchants']}); nothing was written. Review it, then re-run with "
@@ -176,11 +195,12 @@ def _locked_apply(target: Target, backend: Backend, selection: Selection, mercha
                              options.allow_destructive, options.parallelism))
         say(render_report([r.to_json() for r in reports], color=use_color(stdout_is_tty())))
         written.extend(reports)
+        limits.collected.reports.extend(reports)
         return reports
 
     if limits.canary is not None:
         stages = Stages(target, Selection(selection.all, chosen), merchants_dir, write,
-                        options.parallelism)
+                        options.parallelism, limits.collected)
         codes.append(stages.run(limits.canary, runnable))
     else:
         write(runnable)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from reconciler.commands.applyreport import Collected
 from reconciler.commands.common import CommandError, Selection, read_with_progress, say
 from reconciler.engine import exitcodes
 from reconciler.engine.apply import MerchantReport
@@ -57,6 +58,7 @@ class Stages:
     merchants_dir: Path
     write: Callable[[list[MerchantPlan]], list[MerchantReport]]
     parallelism: int
+    collected: Collected
 
     def pick(self, spec: CanarySpec, runnable: list[MerchantPlan]) -> list[str]:
         if spec.slugs:
@@ -99,6 +101,8 @@ class Stages:
         return [r.merchant for r in reports if r.failed]
 
     def _stop(self, reason: str, rest: list[MerchantPlan], code: int) -> int:
+        self.collected.stopped = (f"Stage 1 of 2 (canary) stopped: {reason}; "
+                                  f"{len(rest)} merchant(s) not applied")
         say(f"Stage 1 of 2 (canary) stopped: {reason}. Stage 2 did not run: "
             f"{len(rest)} merchant(s) not applied ({', '.join(p.slug for p in rest) or 'none'}). "
             "Fix the cause, then re-run apply.", err=True)

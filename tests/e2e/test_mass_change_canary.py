@@ -83,11 +83,19 @@ def test_a_bad_config_file_is_a_clear_error_before_anything_is_written(
 
 def test_the_canary_stops_the_rollout_when_a_canary_write_fails(fleet: Sandbox) -> None:
     fleet.faults(merchants={"fleet-001": {"write_error_rate": 1.0}})
-    result = fleet.cli("apply", "--auto-approve", "--allow-mass-change",
+    report = fleet.merchants.parent / "apply-report.json"
+    result = fleet.cli("apply", "--auto-approve", "--allow-mass-change", "--report", str(report),
                        "--canary", "fleet-000", "--canary", "fleet-001")
     assert result.returncode == 4, result.stderr  # writes landed (fleet-000), then one failed
     assert "Stage 1 of 2 (canary) stopped: writes failed for fleet-001" in result.stderr
     assert "Stage 2 did not run: 10 merchant(s) not applied" in result.stderr
+    document = json.loads(report.read_text())
+    assert document["exit_code"] == 4 and document["stopped"].startswith("Stage 1 of 2 (canary)")
+    assert [g["merchants"] for g in document["groups"]] == [["fleet-000"], ["fleet-001"]]
+    assert document["groups"][0]["applied"] == 13 and document["groups"][1]["failed"] == 1
+    comment = report.with_suffix(".md").read_text()
+    assert comment.startswith("### reconciler apply: partial (exit 4)")
+    assert "**Stage 1 of 2 (canary) stopped: writes failed for fleet-001" in comment
     fleet.faults()
     rest = {f"fleet-{i:03d}" for i in range(2, FLEET)}
     assert changing(fleet) == rest | {"fleet-001"}  # the canary that passed is the only one done
@@ -106,8 +114,12 @@ def test_the_canary_stops_the_rollout_when_verify_fails(tmp_path: Path) -> None:
 
 
 def test_a_passing_canary_rolls_out_to_the_rest(fleet: Sandbox) -> None:
-    result = fleet.cli("apply", "--auto-approve", "--allow-mass-change", "--canary", "3")
+    report = fleet.merchants.parent / "apply-report.json"
+    result = fleet.cli("apply", "--auto-approve", "--allow-mass-change", "--canary", "3",
+                       "--report", str(report))
     assert result.returncode == 0, result.stderr
+    # Twelve merchants with the same change set: one group in the comment posted to the PR.
+    assert "- **12 merchant(s)**: 13 applied, 0 failed, 0 skipped" in report.with_suffix(".md").read_text()
     assert "Stage 1 of 2 (canary): 3 merchant(s): fleet-000, fleet-001, fleet-002" in result.stderr
     assert "Stage 1 of 2 (canary) passed" in result.stderr
     assert "Stage 2 of 2 (rest): 9 merchant(s)." in result.stderr
