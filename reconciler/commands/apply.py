@@ -26,6 +26,7 @@ from reconciler.commands.common import (
     stdout_is_tty,
 )
 from reconciler.commands.plan import plan_document, read_plans, with_verdict
+from reconciler.commands.progress import WriteProgress
 from reconciler.commands.reviewed import ReviewedPart, read_reviewed_plan, select_part
 from reconciler.commands.shared_credentials import refuse_shared_credentials
 from reconciler.config.repo import MassChange, config_path, load_repo_config
@@ -231,12 +232,16 @@ async def _write(target: Target, backend: Backend, context: AuditContext, select
                  merchants_dir: Path, plans: list[MerchantPlan], allow_destructive: bool,
                  parallelism: int) -> list[MerchantReport]:
     journal = backend.journal(context)
+    sizes = {p.slug: len(p.changes) for p in plans}
+    progress = WriteProgress(len(plans), sum(sizes.values()))
     try:
         async with client_pool(target, selection.all, merchants_dir, read_only=False) as pool:
             merchants = {m.slug: m for m in selection.all}
             return await apply_fleet(plans, merchants, pool, journal,
-                                     allow_destructive=allow_destructive, parallelism=parallelism)
+                                     allow_destructive=allow_destructive, parallelism=parallelism,
+                                     on_done=lambda r: progress.merchant_done(sizes[r.slug]))
     finally:
+        progress.close()
         with contextlib.suppress(Exception):  # a backend already gone has nothing to close
             await journal.close()
         say(f"Journal: {journal.location}", err=True)
