@@ -99,4 +99,17 @@ def test_nothing_changed_plans_nothing_and_a_bad_ref_is_a_clear_error(repo: Path
     assert code == 0 and document["merchants"] == []
     result = CliRunner().invoke(cli, ["--merchants", str(repo), "plan", "--changed-since", "nope"])
     assert result.exit_code == 1
-    assert "--changed-since: git diff" in result.stderr and "Traceback" not in result.stderr
+    assert "--changed-since: git merge-base" in result.stderr and "nope" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_the_ci_layout_counts_uncommitted_and_untracked_merchant_files(repo: Path) -> None:
+    """plan.yml checks out the base commit and lays the pull request's merchants/ over it."""
+    profile = repo / "profiles" / "eu.yaml"
+    profile.write_text(profile.read_text() + f"  instructions: {INSTRUCTIONS} EU buyers have 30 days.\n")
+    new = (repo / "fleet-000.yaml").read_text().replace("fleet-000", "fleet-new").replace("FLEET_000", "NEW")
+    (repo / "fleet-new.yaml").write_text(new.replace('"7400000000000000000"', '"7600000000000000000"'))
+    _, document, stderr = plan(repo, "--exclude", "eu-001")
+    assert [m["merchant"] for m in document["merchants"]] == ["eu-000", "fleet-new"]
+    assert document["selection"]["merchants"]["fleet-new"] == ["merchants/fleet-new.yaml"]
+    assert "merchants/fleet-new.yaml selects 1 merchant(s): fleet-new" in stderr
