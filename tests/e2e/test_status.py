@@ -69,3 +69,15 @@ def test_a_failed_verify_shows_as_failing_and_the_markdown_has_a_table(state: Pa
     code, out, _ = run("verify", "--skip-waiting", "--format", "json")
     assert json.loads(out)["waiting"] == [{"merchant": "cosmo-kids",
                                            "manual_actions": ["tiktok_shop.h5_redirect"]}]
+
+
+def test_a_ready_merchant_whose_verify_fails_is_failing(state: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RECONCILER_SANDBOX_SCENARIOS", "acme-apparel=order-missing-in-shopify")
+    assert run("apply", "--auto-approve")[0] == 0
+    code, out, _ = run("verify", "--skip-waiting")
+    assert code == 1 and "FAIL acme-apparel shopify.orders_present" in out
+    acme = {m["merchant"]: m for m in status()["merchants"]}["acme-apparel"]
+    assert acme["stage"] == "failing"
+    assert acme["last_verify"]["failed_checks"] == ["shopify.orders_present"]
+    assert "acme-apparel: failing: last verify failed (shopify.orders_present)" in run("status")[1]
