@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from reconciler.commands.changed import ChangedSelection, tell
 from reconciler.commands.common import (
     Selection,
     check_credentials,
@@ -19,8 +20,10 @@ from reconciler.commands.common import (
     timed,
 )
 from reconciler.commands.shared_credentials import refuse_shared_credentials
+from reconciler.config.repo import MassChange, load_repo_config
 from reconciler.engine import exitcodes
 from reconciler.engine.document import build_document
+from reconciler.engine.masschange import verdict, verdict_line
 from reconciler.engine.plan import MerchantPlan, plan_fleet
 from reconciler.engine.runtime import load_client_stack
 from reconciler.model import DesiredState
@@ -43,13 +46,17 @@ def read_plans(target: Target, selection: Selection, merchants_dir: Path, parall
 
 
 def plan_document(target: Target, plans: list[MerchantPlan],
-                  merchants: Sequence[DesiredState] = (), commit: str | None = None) -> dict[str, Any]:
-    """The JSON plan, with its change sets; templated values group as their templates state them."""
+                  merchants: Sequence[DesiredState] = (), commit: str | None = None, *,
+                  fleet: int | None = None, limit: MassChange | None = None) -> dict[str, Any]:
+    """The JSON plan, with its change sets (templated values group as their templates state
+    them) and, given the fleet's size and the threshold, its mass-change verdict."""
     from reconciler.config.templates import restate as restate_value
 
     document = build_document(target.name, [p.to_json() for p in plans])
     if commit:
         document["commit"] = commit
+    if fleet is not None and limit is not None:
+        document["mass_change"] = verdict(document["merchants"], fleet, limit)
     by_slug = {m.slug: m for m in merchants}
 
     def restate(slug: str, address: str, value: Any) -> Any:
@@ -78,11 +85,28 @@ def emit(document: dict[str, Any], fmt: str, apply_command: str | None = None,
          header: bool = True) -> None:
     if fmt == "json":
         say(pretty(document))
-    elif fmt == "markdown":
+        return
+    if fmt == "markdown":
         kwargs = {"apply_command": apply_command} if apply_command else {}
-        say(render_markdown(document, **kwargs))
+        rendered = render_markdown(document, **kwargs)
     else:
-        say(render_plan(document, color=use_color(stdout_is_tty()), header=header))
+        rendered = render_plan(document, color=use_color(stdout_is_tty()), header=header)
+    say(with_verdict(rendered, document, blank=fmt == "markdown"))
+
+
+def with_verdict(rendered: str, document: dict[str, Any], *, blank: bool = False) -> str:
+    """The mass-change verdict right after the first line (the target, or the headline).
+
+    Text printed without its `Target:` header (the command said it already) gets the
+    verdict first."""
+    if "mass_change" not in document:
+        return rendered
+    line = verdict_line(document["mass_change"])
+    if not rendered.startswith(("Target: ", "#")) and not blank:
+        return f"{line}\n{rendered}"
+    first, _, rest = rendered.partition("\n")
+    gap = "\n\n" if blank else "\n"
+    return f"{first}{gap}{line}{gap}{rest}"
 
 
 def write_plan_file(document: dict[str, Any], path: Path) -> None:
@@ -107,8 +131,10 @@ def exit_code(document: dict[str, Any], detailed: bool) -> int:
 
 def run_plan(target: Target, selection: Selection, merchants_dir: Path, *, fmt: str,
              out: Path | None, detailed: bool, parallelism: int, workers: int | str | None = None,
-             commit: str | None = None) -> int:
+             commit: str | None = None, changed: ChangedSelection | None = None) -> int:
+    """`changed`: the `--changed-since` selection, said on stderr and kept in the document."""
     require_state_dir(target)
+    limit = load_repo_config(merchants_dir).mass_change
     check_credentials(target, selection.chosen)
     refuse_shared_credentials(target, selection)
     load_client_stack(target)
@@ -119,12 +145,17 @@ def run_plan(target: Target, selection: Selection, merchants_dir: Path, *, fmt: 
         plans = read_plans(target, selection, merchants_dir, parallelism, workers, notices=notices)
     with timed("output"):
         document = plan_document(target, plans, selection.chosen,
-                                 resolve_commit(commit, merchants_dir))
+                                 resolve_commit(commit, merchants_dir),
+                                 fleet=len(selection.all), limit=limit)
+        if changed is not None:
+            document["selection"] = changed.to_json()
         if out:
             write_plan_file(document, out)
         apply_command = f"reconciler apply --plan {out}" if out else None
         emit(document, fmt, apply_command, header=False)
         if out and fmt == "text":
             say(f"Saved the plan to {out}. To apply exactly this plan: {apply_command}")
+    if changed is not None:
+        tell(changed)
     show_notices(notices)  # after the plan: the target stays the first line a person sees
     return exit_code(document, detailed)

@@ -64,7 +64,24 @@ def _merge(labelled: list[tuple[str, Any]]) -> dict[str, Any]:
         document["commit"] = commits.pop()
     groups = merge_groups([doc for _, doc in labelled])
     document["groups"] = groups if groups is not None else build_groups(document["merchants"])
-    return document
+    return _carried(document, [doc for _, doc in labelled])
+
+
+def _carried(merged: dict[str, Any], documents: list[Mapping[str, Any]]) -> dict[str, Any]:
+    """The shards' mass-change verdict (their counts summed) and `--changed-since` selection."""
+    from reconciler.config.repo import MassChange
+
+    verdicts = [d.get("mass_change") for d in documents]
+    if all(isinstance(v, Mapping) for v in verdicts):
+        first = verdicts[0]
+        limit = MassChange(first["max_fraction"], first["min_merchants"])
+        changing = sum(v["changing"] for v in verdicts)
+        merged["mass_change"] = {**first, "changing": changing,
+                                 "refused": limit.refuses(changing, first["fleet"])}
+    selections = [d.get("selection") for d in documents]
+    if selections[0] is not None and all(s == selections[0] for s in selections):
+        merged["selection"] = selections[0]  # every shard saw the same changed files
+    return merged
 
 
 def _check_shape(label: str, document: Any) -> None:

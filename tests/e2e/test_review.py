@@ -53,7 +53,7 @@ class Fleet:
 def fleet(tmp_path: Path) -> Fleet:
     """A fleet applied to the embedded sandbox, then its profile's return URL edited."""
     fleet = Fleet(tmp_path)
-    applied = fleet.cli("apply", "--auto-approve")
+    applied = fleet.cli("apply", "--auto-approve", "--allow-mass-change")
     assert applied.exit_code == 0, applied.output + applied.stderr
     fleet.edit_profile()
     return fleet
@@ -168,7 +168,9 @@ def test_show_renders_a_saved_plan_without_reading_live_state(fleet: Fleet) -> N
 
     text = fleet.cli("show", str(path))
     assert text.exit_code == 0, text.stderr
-    assert text.stdout.splitlines()[:2] == ["Target: sandbox", "Commit: abc123"]
+    lines = text.stdout.splitlines()
+    assert lines[0] == "Target: sandbox"  # then the mass-change verdict, then the commit
+    assert lines[1].startswith("Mass change: ") and lines[2] == "Commit: abc123"
     assert "38 merchants: 1 to change" in text.stdout
     as_json = fleet.cli("show", str(path), "--format", "json")
     assert as_json.stderr.splitlines()[0] == "Target: sandbox"
