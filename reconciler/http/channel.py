@@ -54,7 +54,7 @@ class Channel:
         self._transport = transport
         self._headers = dict(headers)
         self._templates: dict[tuple[bytes, bool], httpx.Headers] = {}
-        # Whether the transport ends a request at its `deadline` extension (see wire.py);
+        # Whether the transport ends a request at its `deadline` extension (see aiotransport.py);
         # in-process transports ignore timeouts, and the client then keeps the time itself.
         self.keeps_deadlines = bool(getattr(transport, "keeps_deadlines", False))
 

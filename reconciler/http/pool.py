@@ -1,7 +1,7 @@
 """ClientPool: everything one command run shares across merchants.
 
 One `Channel` per service (connections reused across merchants; on a
-network target the bytes go over `WireTransport`, see wire.py),
+network target the bytes go over `AiohttpTransport`, see aiotransport.py),
 the per-service rate limiters, the
 per-run cache (TikTok shop lists and ciphers) and the retry policy. A
 merchant's providers are cheap views over it: resolving its secrets and
@@ -27,6 +27,7 @@ from typing import NamedTuple
 import httpx
 
 from reconciler.http import urls
+from reconciler.http.aiotransport import AiohttpTransport
 from reconciler.http.auth import TikTokAuth, loop_auth, pipe17_auth, shopify_auth
 from reconciler.http.cache import RunCache, fingerprint
 from reconciler.http.channel import Channel
@@ -35,7 +36,6 @@ from reconciler.http.notices import Notices
 from reconciler.http.ratelimit import RateLimit, RateLimiters
 from reconciler.http.retry import RetryPolicy
 from reconciler.http.tokens import TokenNote, TokenSession
-from reconciler.http.wire import WireTransport
 from reconciler.model import SERVICES, DesiredState
 from reconciler.providers import (
     LoopProvider,
@@ -98,7 +98,7 @@ class ClientPool:
     def _new_client(self, service: str) -> Channel:
         # Redirects are never followed: base URLs are trusted settings, and an
         # answer that points elsewhere is reported as the error it is.
-        transport = self._transport or WireTransport(
+        transport = self._transport or AiohttpTransport(
             verify=self._verify, max_connections=self._max_connections
         )
         return Channel(service, transport, read_only=self.read_only)

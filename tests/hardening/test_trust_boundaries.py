@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 
 from reconciler.cli import cli
 from reconciler.engine.document import checksum, merchant_checksum
+from reconciler.http.aiotransport import AiohttpTransport
 from reconciler.http.pool import ClientPool
-from reconciler.http.wire import WireTransport
 from reconciler.model import SERVICES
 from reconciler.targets import LIVE_ENDPOINTS, TargetError, resolve_target
 from tests.e2e.conftest import Sandbox, serving, start_logged_sandbox
@@ -127,7 +127,7 @@ def test_live_targets_verify_tls() -> None:
     """Every service's transport on a live target checks certificates and host names.
 
     (That no transport follows a redirect is shown on a real socket in
-    tests/http/test_http_wire.py.)
+    tests/http/test_http_transport.py.)
     """
     target = resolve_target("live")
     assert target.verify_tls
@@ -137,7 +137,7 @@ def test_live_targets_verify_tls() -> None:
             async with ClientPool(target, read_only=read_only) as pool:
                 for service in SERVICES:
                     transport = pool._http[service]._transport
-                    assert isinstance(transport, WireTransport), service
+                    assert isinstance(transport, AiohttpTransport), service
                     context = transport.tls_context()
                     assert isinstance(context, ssl.SSLContext), service
                     assert context.verify_mode == ssl.CERT_REQUIRED, service

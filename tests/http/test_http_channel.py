@@ -14,8 +14,8 @@ import gzip
 import httpx
 import pytest
 
+from reconciler.http import aiotransport
 from reconciler.http import channel as channel_module
-from reconciler.http import wire
 from reconciler.http.channel import Channel
 
 CASES = [
@@ -30,7 +30,7 @@ CASES = [
 
 def test_the_fast_route_is_taken_on_the_installed_httpx() -> None:
     assert channel_module.FAST_BUILD
-    assert wire._PLAIN_CONTENT
+    assert aiotransport._PLAIN_CONTENT
 
 
 @pytest.mark.parametrize(("method", "url", "body"), CASES)
@@ -62,7 +62,7 @@ def test_auth_headers_added_to_one_request_do_not_leak_into_the_next() -> None:
 def test_a_plain_answer_is_kept_as_it_came() -> None:
     request = httpx.Request("GET", "http://127.0.0.1/x")
     body = b'{"ok": true}'
-    response = wire.whole_response(200, [(b"content-type", b"application/json")], body, request, {})
+    response = aiotransport.whole_response(200, [(b"content-type", b"application/json")], body, request, {})
     assert response.content is body and response.json() == {"ok": True}
 
 
@@ -70,5 +70,5 @@ def test_a_compressed_answer_is_decoded() -> None:
     request = httpx.Request("GET", "http://127.0.0.1/x")
     raw = gzip.compress(b'{"ok": true}')
     headers = [(b"Content-Encoding", b"gzip"), (b"content-type", b"application/json")]
-    response = wire.whole_response(200, headers, raw, request, {})
+    response = aiotransport.whole_response(200, headers, raw, request, {})
     assert response.json() == {"ok": True}
