@@ -108,8 +108,9 @@ class _Connector(aiohttp.TCPConnector):
 class AiohttpTransport(httpx.AsyncBaseTransport):
     """An httpx transport over a pool of aiohttp connections.
 
-    At most `max_connections` connections are open in total, and at most
-    `max_per_host` to any one host. Besides httpx's per-phase timeouts, a
+    At most `max_connections` connections are in use at once in total, and at
+    most `max_per_host` to any one host (idle ones close after
+    `keepalive_expiry` seconds; aiohttp does not count them against the limit). Besides httpx's per-phase timeouts, a
     request may carry a `deadline` extension (event-loop time): waiting for a
     connection, connecting and the exchange all end by then. The caller then
     needs no timer of its own around the request.
