@@ -172,13 +172,13 @@ def guarded(run) -> None:
     from reconciler.collector import space_young_collections
     from reconciler.commands.common import CommandError, configure_logging
     from reconciler.failures import UserError
-    from reconciler.secrets import MissingSecretError, SecretFileError, redactor
+    from reconciler.secrets import SecretError, SecretFileError, redactor
 
     configure_logging(os.environ.get("RECONCILER_LOG", "warning"))
     space_young_collections()
     try:
         code = run()
-    except (CommandError, MissingSecretError, SecretFileError, UserError, BackendError) as exc:
+    except (CommandError, SecretError, SecretFileError, UserError, BackendError) as exc:
         click.echo(redactor.redact(f"Error: {exc}"), err=True)
         code = 1
     except KeyboardInterrupt:

@@ -11,6 +11,7 @@ from reconciler.commands.common import (
     read_with_progress,
     require_state_dir,
     say,
+    say_json,
     show_notices,
     stdout_is_tty,
     timed,
@@ -44,7 +45,7 @@ def plan_document(target: Target, plans: list[MerchantPlan]) -> dict[str, Any]:
 def emit(document: dict[str, Any], fmt: str, apply_command: str | None = None,
          header: bool = True) -> None:
     if fmt == "json":
-        say(pretty(document))
+        say_json(document)
     elif fmt == "markdown":
         kwargs = {"apply_command": apply_command} if apply_command else {}
         say(render_markdown(document, **kwargs))
@@ -56,10 +57,9 @@ def write_plan_file(document: dict[str, Any], path: Path) -> None:
     """Save the JSON plan atomically; an unwritable path is a clean error (exit 1)."""
     from reconciler.commands.common import CommandError
     from reconciler.output.files import OutputFileError, write_atomically
-    from reconciler.secrets import redactor
 
-    try:
-        write_atomically(path, redactor.redact(pretty(document)) + "\n")
+    try:  # `build_document` has already redacted the plan by value
+        write_atomically(path, pretty(document) + "\n")
     except OutputFileError as exc:
         raise CommandError(f"--out {exc}") from None
 

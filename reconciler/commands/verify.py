@@ -12,10 +12,10 @@ from reconciler.commands.common import (
     read_with_progress,
     require_state_dir,
     say,
+    say_json,
     show_notices,
 )
 from reconciler.engine.plan import error_text
-from reconciler.output.jsonout import pretty
 from reconciler.targets import Target
 from reconciler.verify.report import document, render_text
 from reconciler.verify.runner import verify_fleet
@@ -38,7 +38,7 @@ def run_verify(target: Target, selection: Selection, merchants_dir: Path, *, fmt
     except (ValueError, OSError) as exc:  # e.g. a bad sandbox scenario selection or state file
         raise CommandError(error_text(exc)) from None
     if fmt == "json":
-        say(pretty(document(target.name, reports)))
+        say_json(document(target.name, reports))
     else:
         say(render_text(target.name, reports, header=False))
     show_notices(notices)

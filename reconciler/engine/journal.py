@@ -71,7 +71,7 @@ class Journal:
         }
         if error:
             entry["error"] = redactor.redact(error)
-        line = redactor.redact(json.dumps(entry, ensure_ascii=False))
+        line = json.dumps(redactor.redact_values(entry), ensure_ascii=False)
         with self._lock:
             # In the kernel before the request is sent: the line survives the
             # process being killed (not a power cut, like any write-back cache),

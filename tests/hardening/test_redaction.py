@@ -1,0 +1,81 @@
+"""Redaction cannot corrupt: plans are redacted by value, short credentials are refused.
+
+A credential that is also an ordinary word used to be replaced by `***`
+wherever it occurred in the serialized plan: the file no longer matched its
+checksum (or was not JSON), and where the `***` landed told a reader the
+secret. Now every string value holding a secret is replaced whole before the
+plan is serialized and sealed, and a credential too short to hide is refused
+before anything is sent.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from reconciler.cli import cli
+from tests.e2e.conftest import SHIPPED
+
+
+@pytest.fixture
+def fleet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    shutil.copytree(SHIPPED, tmp_path / "merchants")
+    monkeypatch.chdir(tmp_path)
+    for name in list(__import__("os").environ):
+        if name.startswith("RECONCILER_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("RECONCILER_STATE_DIR", str(tmp_path / ".reconciler"))
+    return tmp_path
+
+
+def reconciler(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args))
+    assert "Traceback" not in result.stdout + result.stderr, result.stderr
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_a_credential_that_is_also_a_plan_value_is_hidden_without_breaking_the_plan(
+        fleet: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # "fulfillment" is acme-apparel's Pipe17 key, and also a value and part of addresses in its plan.
+    monkeypatch.setenv("ACME_PIPE17_KEY", "fulfillment")
+    code, stdout, stderr = reconciler("plan", "--format", "json", "--out", "plan.json")
+    assert code == 0, stderr
+    printed, saved = json.loads(stdout), json.loads((fleet / "plan.json").read_text())
+    assert printed["checksum"] == saved["checksum"]
+    assert "fulfillment" not in stdout and "fulfillment" not in (fleet / "plan.json").read_text()
+    acme = next(m for m in saved["merchants"] if m["merchant"] == "acme-apparel")
+    assert acme["status"] == "ok"  # the key was accepted: the plan really read Pipe17 with it
+    assert any(c["after"] == "***" for c in acme["changes"])  # the value, replaced whole
+    assert all(set(c) == {"address", "action", "before", "after", "destructive", "blocked_by"}
+               for c in acme["changes"])  # field names are never redacted
+
+    code, stdout, stderr = reconciler("apply", "--plan", "plan.json", "--auto-approve")
+    assert code == 0, stderr
+    assert "fulfillment" not in stdout + stderr
+    code, _, stderr = reconciler("plan", "--detailed-exitcode", "--merchant", "acme-apparel")
+    assert code == 0, stderr  # the reviewed plan was applied in full
+    journal = "".join(p.read_text() for p in (fleet / ".reconciler" / "journal").glob("*.jsonl"))
+    assert "fulfillment" not in journal
+    assert all(json.loads(line) for line in journal.splitlines())
+
+
+@pytest.mark.parametrize("value", ["true", "pull", "abc"])
+def test_a_credential_too_short_to_hide_is_refused_before_anything_is_sent(
+        fleet: Path, monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("ACME_LOOP_KEY", value)
+    for args in (("plan", "--format", "json"), ("apply", "--auto-approve")):
+        code, stdout, stderr = reconciler(*args)
+        assert code == 1
+        assert "env:ACME_LOOP_KEY" in stderr and "acme-apparel" in stderr
+        assert "***" not in stdout + stderr  # the value is named by its reference only
+        assert not (fleet / ".reconciler" / "sandbox-state.json").exists()  # nothing was sent
+
+
+def test_the_sandbox_credentials_are_long_enough(fleet: Path) -> None:
+    code, stdout, stderr = reconciler("plan", "--detailed-exitcode")
+    assert code == 2, stderr
+    assert "0 errored" in stdout
