@@ -110,8 +110,10 @@ def validate(ctx: click.Context, paths: tuple[Path, ...], fmt: str, merchants_di
 
 
 def _validate_text(result) -> None:
+    from reconciler.output.printable import terminal_safe
+
     for problem in result.problems:
-        click.echo(problem.format(), err=False)
+        click.echo(terminal_safe(problem.format(), keep_newlines=False), err=False)
     failed = {p.file for p in result.problems}
     for profile in result.profiles:
         state = "has problems" if profile in failed else "valid"
@@ -172,6 +174,7 @@ def guarded(run) -> None:
     from reconciler.collector import space_young_collections
     from reconciler.commands.common import CommandError, configure_logging
     from reconciler.failures import UserError
+    from reconciler.output.printable import terminal_safe
     from reconciler.secrets import SecretError, SecretFileError, redactor
 
     configure_logging(os.environ.get("RECONCILER_LOG", "warning"))
@@ -179,7 +182,7 @@ def guarded(run) -> None:
     try:
         code = run()
     except (CommandError, SecretError, SecretFileError, UserError, BackendError) as exc:
-        click.echo(redactor.redact(f"Error: {exc}"), err=True)
+        click.echo(terminal_safe(redactor.redact(f"Error: {exc}")), err=True)
         code = 1
     except KeyboardInterrupt:
         click.echo("Interrupted; locks released. Re-run to converge.", err=True)
@@ -471,6 +474,7 @@ def sandbox_serve(ctx, host, port, state_file, scenarios, published_only, mercha
     """Serve the sandbox over HTTP on loopback."""
     from reconciler.commands.common import CommandError, check_merchants_dir
     from reconciler.config import load_merchants
+    from reconciler.output.printable import terminal_safe
     from reconciler.sandbox import load_scenarios, serve
     from reconciler.sandbox.state import PUBLISHED_ONLY, mode_from_env
 
@@ -486,7 +490,7 @@ def sandbox_serve(ctx, host, port, state_file, scenarios, published_only, mercha
         # not stored yet) is seeded too, so `connect tiktok` can authorize its shop.
         result = load_merchants(c.merchants_dir, secret_files=False)
         for problem in result.problems:
-            click.echo(problem.format(), err=True)
+            click.echo(terminal_safe(problem.format(), keep_newlines=False), err=True)
         if result.problems:
             raise CommandError("fix the merchant files before seeding the sandbox")
         click.echo(f"Target: http://{host}:{port} (sandbox serving {len(result.merchants)} merchants, "

@@ -120,7 +120,7 @@ def _locked_apply(target: Target, backend: Backend, selection: Selection, mercha
     # Their live state is re-read under their locks: earlier interrupted writes are settled.
     backend.acknowledge([p.slug for p in plans if not p.error], run_id)
     document = plan_document(target, plans)
-    say(render_plan(document, color=use_color(stdout_is_tty()), header=False))
+    say(render_plan(document, color=use_color(stdout_is_tty()), header=False), styled=True)
     show_notices(notices)
     stale = reviewed.stale(document) if reviewed is not None else []
     if stale:
@@ -151,7 +151,7 @@ def _locked_apply(target: Target, backend: Backend, selection: Selection, mercha
     context = AuditContext(Identity.current(), target.name, run_id, document["checksum"])
     reports = run(_write(target, backend, context, selection, merchants_dir, runnable,
                          allow_destructive, parallelism))
-    say(render_report([r.to_json() for r in reports], color=use_color(stdout_is_tty())))
+    say(render_report([r.to_json() for r in reports], color=use_color(stdout_is_tty())), styled=True)
     wrote = any(_sent(r) for r in reports)  # exit 1 promises nothing was written
     return exitcodes.apply_code(codes + [_report_code(r) for r in reports] + _lost_code(reports),
                                 wrote)

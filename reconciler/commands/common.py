@@ -73,7 +73,7 @@ def load_selection(merchants_dir: Path, include: Iterable[str] = (), exclude: It
     freeze_long_lived()
     if result.problems:
         for problem in result.problems:
-            click.echo(problem.format(), err=True)
+            say(problem.format(), err=True)
         raise CommandError(
             f"{len(result.problems)} problem(s) in merchant files; nothing was read or written "
             f"(run 'reconciler validate' for details)"
@@ -187,9 +187,15 @@ def _users(by_name: dict[str, list[str]]) -> str:
                      for name, slugs in sorted(by_name.items()))
 
 
-def say(text: str, *, err: bool = False) -> None:
-    """Every line a command prints goes through the redactor."""
-    _print(redactor.redact(text), err=err)
+def say(text: str, *, err: bool = False, styled: bool = False) -> None:
+    """Every line a command prints goes through the redactor, its control characters escaped.
+
+    `styled`: the text carries color codes and its renderer escaped every value itself.
+    """
+    from reconciler.output.printable import terminal_safe
+
+    text = redactor.redact(text)
+    _print(text if styled else terminal_safe(text), err=err)
 
 
 def say_json(document: object) -> None:

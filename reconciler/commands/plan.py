@@ -50,7 +50,7 @@ def emit(document: dict[str, Any], fmt: str, apply_command: str | None = None,
         kwargs = {"apply_command": apply_command} if apply_command else {}
         say(render_markdown(document, **kwargs))
     else:
-        say(render_plan(document, color=use_color(stdout_is_tty()), header=header))
+        say(render_plan(document, color=use_color(stdout_is_tty()), header=header), styled=True)
 
 
 def write_plan_file(document: dict[str, Any], path: Path) -> None:

@@ -3,24 +3,46 @@
 Verdict first, then blocked and destructive changes, then a folded table per
 merchant, then the checksum and the apply command. GitHub rejects comments
 over 65,536 characters: merchant sections that do not fit are folded into a
-list of names that points at the plan artifact.
+list of names that points at the plan artifact. Values are shown in full; a
+long or multi-line one is shown under the table as a diff.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
+
+from reconciler.output.printable import is_long, line_diff, value_diff
 
 GITHUB_LIMIT = 65_536
 MARKER = "<!-- reconciler-plan -->"
 _RESERVE = 2_000  # room for the footer and the folded-merchants note
 
 
-def _cell(value: Any, width: int = 80) -> str:
+def _cell(value: Any) -> str:
+    if is_long(value):
+        return "(see below)"
     text = json.dumps(value, ensure_ascii=False)
-    if len(text) > width:
-        text = text[: width - 1] + "…"
     return "`" + text.replace("`", "'").replace("|", "\\|").replace("\n", " ") + "`"
+
+
+def _detail(change: dict[str, Any]) -> list[str]:
+    """A fenced diff block for a change whose value is long or multi-line; nothing otherwise."""
+    before, after = change["before"], change["after"]
+    if change["action"] == "update":
+        lines = value_diff(before, after)
+    else:
+        value, sign = (after, "+") if change["action"] == "create" else (before, "-")
+        if not is_long(value):
+            return []
+        lines = [f"{sign} {line[2:]}" for line in line_diff("", value)]
+    if not lines:
+        return []
+    # A fence longer than any run of backticks inside, so no value can close it.
+    longest = max((len(run) for line in lines for run in re.findall(r"`+", line)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return ["", f"`{change['address']}`:", "", fence + "diff", *lines, fence]
 
 
 def verdict(document: dict[str, Any]) -> str:
@@ -47,7 +69,7 @@ def _attention(document: dict[str, Any]) -> list[str]:
             if c["destructive"] or c["blocked_by"] == "destructive":
                 state = "blocked" if c["blocked_by"] == "destructive" else "allowed"
                 rows.append(f"- ⛔ **{entry['merchant']}** `{c['address']}` "
-                            f"{_cell(c['before'], 40)} → {_cell(c['after'], 40)} ({state})")
+                            f"{_cell(c['before'])} → {_cell(c['after'])} ({state})")
     return (["", "#### Needs attention", *rows] if rows else [])
 
 
@@ -58,6 +80,7 @@ def merchant_section(entry: dict[str, Any]) -> str:
     else:
         head = f"{entry['merchant']}: {len(changes)} change(s), {len(manual)} manual action(s)"
     lines = ["<details>", f"<summary>{head}</summary>", ""]
+    details: list[str] = []
     if changes:
         lines += ["| | address | before | after | note |", "|---|---|---|---|---|"]
         for c in changes:
@@ -67,6 +90,8 @@ def merchant_section(entry: dict[str, Any]) -> str:
                 note = "**blocked: destructive**"
             lines.append(f"| {sign} | `{c['address']}` | {_cell(c['before'])} | "
                          f"{_cell(c['after'])} | {note} |")
+            details += _detail(c)
+    lines += details
     for action in manual:
         lines.append(f"\n- 🖐 **{action['id']}**: {action['instructions']}")
     if entry["status"] == "error":
