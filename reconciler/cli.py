@@ -307,26 +307,34 @@ def backend_migrate(ctx, backend_spec, merchants_dir, target_spec) -> None:
 @click.option("--all", "export_all", is_flag=True,
               help="Export every merchant found live that has no file yet (needs --out-dir).")
 @click.option("--out-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="With --all: write one <slug>.yaml per merchant into this directory.")
+              help="Write DIR/SLUG.yaml for each merchant exported, instead of printing the YAML.")
+@click.option("--write", "in_place", is_flag=True,
+              help="Replace the merchant's own file in the merchants directory, atomically and "
+                   "only once the new YAML validates (instead of '> merchants/SLUG.yaml', which "
+                   "empties the file before export reads it).")
 @global_options
 @click.pass_context
-def export(ctx, slug, export_all, out_dir, merchants_dir, target_spec) -> None:
+def export(ctx, slug, export_all, out_dir, in_place, merchants_dir, target_spec) -> None:
     """Write merchant YAML from live settings (adopt a merchant configured by hand).
 
     SLUG: the merchant to export (its file gives the ids and secret references).
     """
     from reconciler.commands.common import check_merchants_dir
-    from reconciler.commands.export import run_export
+    from reconciler.commands.export import Destination, run_export
 
     c = make_context(ctx, merchants_dir, target_spec)
 
     def body() -> int:
-        if bool(slug) == export_all:
+        if (slug is not None) == export_all:
             raise click.UsageError("give either SLUG or --all")
         if export_all and not out_dir:
             raise click.UsageError("--all needs --out-dir")
+        if in_place and (out_dir or export_all):
+            raise click.UsageError("--write replaces one merchant's own file: give SLUG, "
+                                   "without --all or --out-dir")
         check_merchants_dir(c.merchants_dir)
-        return run_export(c.target(), c.merchants_dir, slug=slug, out_dir=out_dir)
+        return run_export(c.target(), c.merchants_dir, slug=slug,
+                          destination=Destination(out_dir, in_place))
 
     guarded(body)
 
