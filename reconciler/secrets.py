@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import os
 import re
 import threading
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import ahocorasick
+import orjson
 
 from reconciler import sops
 from reconciler.model import SecretRef
@@ -33,6 +35,7 @@ from reconciler.sops import SecretFileError
 REDACTED = "***"
 MIN_LENGTH = 8  # characters; shorter credentials are refused (see above)
 _ENV_REF = re.compile(r"^env:([A-Z_][A-Z0-9_]*)$")
+_JSON_ESCAPED = re.compile(r'["\\\x00-\x1f]')
 # PATH: relative segments that never start with a dot (no `..`, no hidden tricks).
 _SOPS_REF = re.compile(
     r"^sops:((?:[A-Za-z0-9_-][A-Za-z0-9_.-]*/)*[A-Za-z0-9_-][A-Za-z0-9_.-]*\.(?:yaml|yml|json))"
@@ -127,6 +130,7 @@ class Redactor:
         self._pending: list[str] = []
         self._chunks: list[tuple[list[str], ahocorasick.Automaton]] = []
         self._lock = threading.Lock()
+        self._json_escaped = False  # whether a secret holds a character JSON writes escaped
 
     def add(self, value: str) -> None:
         if len(value) < MIN_LENGTH or value in self._values:  # most values are added again and again
@@ -135,6 +139,8 @@ class Redactor:
             if value not in self._values:
                 self._values.add(value)
                 self._pending.append(value)
+                if _JSON_ESCAPED.search(value):
+                    self._json_escaped = True
 
     def _matchers(self, merged: bool = False) -> list[ahocorasick.Automaton]:
         """The automata covering every secret; with `merged`, one automaton for them all."""
@@ -171,21 +177,33 @@ class Redactor:
         return "".join(pieces)
 
     def redact_values(self, value: Any) -> Any:
-        """A copy of a JSON-like value in which every string holding a secret is `***`.
+        """A JSON-like value in which every string holding a secret is `***` (a copy,
+        or `value` itself when nothing in it holds a secret; never changed in place).
 
         The whole string is replaced, so neither where the secret sat nor its
         length shows; mapping keys (field names and addresses) are kept.
         """
         if not self._values:
             return value
-        matchers = self._matchers(merged=True)
-        return _redact_value(value, matchers[0]) if matchers else value
+        automaton = self._matchers(merged=True)[0]
+        if not self._json_escaped and next(automaton.iter(_as_json(value)), None) is None:
+            return value  # the common case: one scan of the serialized document finds nothing
+        return _redact_value(value, automaton)
+
+
+def _as_json(value: Any) -> str:
+    """`value` serialized, quickly; a secret in a string shows in it unchanged unless the
+    secret holds a character JSON escapes (`Redactor` then never relies on this)."""
+    try:
+        return orjson.dumps(value).decode("utf-8")
+    except TypeError:  # a type orjson does not take: the same text, slower
+        return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def _redact_value(value: Any, automaton: ahocorasick.Automaton) -> Any:
     if isinstance(value, str):
         return REDACTED if next(automaton.iter(value), None) is not None else value
-    if isinstance(value, Mapping):
+    if isinstance(value, dict | Mapping):
         return {key: _redact_value(item, automaton) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [_redact_value(item, automaton) for item in value]
