@@ -12,37 +12,35 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from reconciler.cli import cli
-from tests.e2e.conftest import SHIPPED
+from tests.e2e.conftest import SHIPPED, clean_env
+
+# Each run is its own process: the credentials a run registers for redaction stay in it.
 
 
 @pytest.fixture
-def fleet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def fleet(tmp_path: Path) -> Path:
     shutil.copytree(SHIPPED, tmp_path / "merchants")
-    monkeypatch.chdir(tmp_path)
-    for name in list(__import__("os").environ):
-        if name.startswith("RECONCILER_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("RECONCILER_STATE_DIR", str(tmp_path / ".reconciler"))
     return tmp_path
 
 
-def reconciler(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, list(args))
+def reconciler(fleet: Path, *args: str, **env: str) -> tuple[int, str, str]:
+    result = subprocess.run([sys.executable, "-m", "reconciler", *args], capture_output=True,
+                            text=True, cwd=fleet, timeout=120,
+                            env=clean_env(RECONCILER_STATE_DIR=str(fleet / ".reconciler"), **env))
     assert "Traceback" not in result.stdout + result.stderr, result.stderr
-    return result.exit_code, result.stdout, result.stderr
+    return result.returncode, result.stdout, result.stderr
 
 
-def test_a_credential_that_is_also_a_plan_value_is_hidden_without_breaking_the_plan(
-        fleet: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_credential_that_is_also_a_plan_value_is_hidden_without_breaking_the_plan(fleet: Path) -> None:
     # "fulfillment" is acme-apparel's Pipe17 key, and also a value and part of addresses in its plan.
-    monkeypatch.setenv("ACME_PIPE17_KEY", "fulfillment")
-    code, stdout, stderr = reconciler("plan", "--format", "json", "--out", "plan.json")
+    key = {"ACME_PIPE17_KEY": "fulfillment"}
+    code, stdout, stderr = reconciler(fleet, "plan", "--format", "json", "--out", "plan.json", **key)
     assert code == 0, stderr
     printed, saved = json.loads(stdout), json.loads((fleet / "plan.json").read_text())
     assert printed["checksum"] == saved["checksum"]
@@ -53,10 +51,10 @@ def test_a_credential_that_is_also_a_plan_value_is_hidden_without_breaking_the_p
     assert all(set(c) == {"address", "action", "before", "after", "destructive", "blocked_by"}
                for c in acme["changes"])  # field names are never redacted
 
-    code, stdout, stderr = reconciler("apply", "--plan", "plan.json", "--auto-approve")
+    code, stdout, stderr = reconciler(fleet, "apply", "--plan", "plan.json", "--auto-approve", **key)
     assert code == 0, stderr
     assert "fulfillment" not in stdout + stderr
-    code, _, stderr = reconciler("plan", "--detailed-exitcode", "--merchant", "acme-apparel")
+    code, _, stderr = reconciler(fleet, "plan", "--detailed-exitcode", "--merchant", "acme-apparel", **key)
     assert code == 0, stderr  # the reviewed plan was applied in full
     journal = "".join(p.read_text() for p in (fleet / ".reconciler" / "journal").glob("*.jsonl"))
     assert "fulfillment" not in journal
@@ -65,10 +63,9 @@ def test_a_credential_that_is_also_a_plan_value_is_hidden_without_breaking_the_p
 
 @pytest.mark.parametrize("value", ["true", "pull", "abc"])
 def test_a_credential_too_short_to_hide_is_refused_before_anything_is_sent(
-        fleet: Path, monkeypatch: pytest.MonkeyPatch, value: str) -> None:
-    monkeypatch.setenv("ACME_LOOP_KEY", value)
+        fleet: Path, value: str) -> None:
     for args in (("plan", "--format", "json"), ("apply", "--auto-approve")):
-        code, stdout, stderr = reconciler(*args)
+        code, stdout, stderr = reconciler(fleet, *args, ACME_LOOP_KEY=value)
         assert code == 1
         assert "env:ACME_LOOP_KEY" in stderr and "acme-apparel" in stderr
         assert "***" not in stdout + stderr  # the value is named by its reference only
@@ -76,6 +73,6 @@ def test_a_credential_too_short_to_hide_is_refused_before_anything_is_sent(
 
 
 def test_the_sandbox_credentials_are_long_enough(fleet: Path) -> None:
-    code, stdout, stderr = reconciler("plan", "--detailed-exitcode")
+    code, stdout, stderr = reconciler(fleet, "plan", "--detailed-exitcode")
     assert code == 2, stderr
     assert "0 errored" in stdout
