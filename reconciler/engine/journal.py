@@ -71,7 +71,11 @@ class Journal:
         }
         if error:
             entry["error"] = redactor.redact(error)
-        line = json.dumps(redactor.redact_values(entry), ensure_ascii=False)
+        # Values are redacted by value, never the serialized line; the fields that
+        # identify a write (merchant, address, phase) stay as they are, so outcomes
+        # still pair with their intents.
+        entry["before"], entry["after"] = redactor.redact_values([change.before, change.after])
+        line = json.dumps(entry, ensure_ascii=False)
         with self._lock:
             # In the kernel before the request is sent: the line survives the
             # process being killed (not a power cut, like any write-back cache),

@@ -34,6 +34,7 @@ class StateStore:
         self.path = Path(path)
         self.log_path = self.path.with_name(self.path.name + ".log")
         self._lock = FileLock(str(self.path) + ".lock", timeout=30, mode=FILE_MODE)
+        self._directory_made = False
         self._snapshot_seen: tuple[int, int, int] | None = None
         self._log_offset = 0
         self._log_entries = 0
@@ -41,7 +42,9 @@ class StateStore:
     @property
     def lock(self) -> FileLock:
         """The lock between processes; its directory is made (0700) when first asked for."""
-        private_dir(self.path.parent)
+        if not self._directory_made:  # once: every request takes the lock
+            private_dir(self.path.parent)
+            self._directory_made = True
         return self._lock
 
     def _identity(self) -> tuple[int, int, int] | None:
