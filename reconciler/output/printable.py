@@ -42,12 +42,24 @@ def is_long(value: Any) -> bool:
 
 
 def line_diff(before: str, after: str) -> list[str]:
-    """`- old line` / `+ new line` / `  same line` for multi-line text, every line shown."""
-    lines = []
-    for line in difflib.ndiff(before.splitlines(), after.splitlines()):
-        if not line.startswith("?"):  # ndiff's intraline hints; the word diff does that job
-            lines.append(line[0] + " " + terminal_safe(line[2:], keep_newlines=False))
+    """`- old line` / `+ new line` / `  same line` for multi-line text, every line shown;
+    a long line replaced by another gets a `~` word diff under the pair."""
+    old, new = before.splitlines(), after.splitlines()
+    lines: list[str] = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=old, b=new, autojunk=False).get_opcodes():
+        if tag == "equal":
+            lines += [f"  {_line(text)}" for text in old[i1:i2]]
+            continue
+        lines += [f"- {_line(text)}" for text in old[i1:i2]]
+        lines += [f"+ {_line(text)}" for text in new[j1:j2]]
+        if tag == "replace" and i2 - i1 == j2 - j1:
+            lines += [f"~ {word_diff(a, b)}" for a, b in zip(old[i1:i2], new[j1:j2], strict=True)
+                      if max(len(a), len(b)) > LONG]
     return lines
+
+
+def _line(text: str) -> str:
+    return terminal_safe(text, keep_newlines=False)
 
 
 def word_diff(before: str, after: str, *, context: int = 4) -> str:

@@ -83,6 +83,16 @@ def test_multi_line_values_show_a_line_diff(fleet: Path) -> None:
     assert "      - Second line." in text and "      + Another second line." in text
 
 
+def test_a_word_changed_in_a_long_line_of_a_block_is_pointed_out(fleet: Path) -> None:
+    assert reconciler("plan")[0] == 0
+    live_instructions(fleet, BEFORE + "\n")
+    desired_instructions(fleet, AFTER + "\n")
+    code, text = reconciler("plan", "--merchant", "acme-apparel")
+    assert code == 0, text
+    assert f"      - {BEFORE}" in text and f"      + {AFTER}" in text
+    assert "      ~ " in text and "[-not-]{+never+}" in text
+
+
 @pytest.mark.parametrize("fmt", ["text", "markdown"])
 def test_control_characters_from_a_service_are_shown_escaped(fleet: Path, fmt: str) -> None:
     assert reconciler("plan")[0] == 0
