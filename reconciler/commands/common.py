@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import click
 
 from reconciler.model import DesiredState
+from reconciler.output.printable import terminal_safe
 from reconciler.secrets import (
     MIN_LENGTH,
     MissingSecretError,
@@ -192,8 +193,6 @@ def say(text: str, *, err: bool = False, styled: bool = False) -> None:
 
     `styled`: the text carries color codes and its renderer escaped every value itself.
     """
-    from reconciler.output.printable import terminal_safe
-
     text = redactor.redact(text)
     _print(text if styled else terminal_safe(text), err=err)
 
