@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from reconciler.cli import cli
+from reconciler.sandbox.store import StateStore
 from tests.e2e.conftest import SHIPPED
 
 BEFORE = ("Bought on TikTok Shop? Enter your TikTok Shop order number and the ZIP code of your "
@@ -44,10 +45,11 @@ def reconciler(*args: str) -> tuple[int, str]:
 
 def live_instructions(fleet: Path, text: str) -> None:
     """Set acme-apparel's Loop portal instructions as the service holds them."""
-    state = fleet / ".reconciler" / "sandbox-state.json"
-    data = json.loads(state.read_text())
+    store = StateStore(fleet / ".reconciler" / "sandbox-state.json")
+    data = store.read()  # the snapshot and its log (a token refresh logs the merchant's record)
     data["merchants"]["acme-apparel"]["loop"]["portal"]["instructions"] = text
-    state.write_text(json.dumps(data))
+    store.path.write_text(json.dumps(data))
+    store.log_path.unlink(missing_ok=True)
 
 
 def desired_instructions(fleet: Path, text: str) -> None:

@@ -11,21 +11,22 @@ before anything is sent.
 from __future__ import annotations
 
 import json
-import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import SHIPPED, clean_env
+from tests.e2e.conftest import clean_env, env_copy
+from tests.sopsfiles import age_key, sopsify
 
 # Each run is its own process: the credentials a run registers for redaction stay in it.
 
 
 @pytest.fixture
 def fleet(tmp_path: Path) -> Path:
-    shutil.copytree(SHIPPED, tmp_path / "merchants")
+    env_copy(tmp_path / "merchants")  # the shipped merchants, their secrets as env: variables
     return tmp_path
 
 
@@ -39,7 +40,7 @@ def reconciler(fleet: Path, *args: str, **env: str) -> tuple[int, str, str]:
 
 def test_a_credential_that_is_also_a_plan_value_is_hidden_without_breaking_the_plan(fleet: Path) -> None:
     # "fulfillment" is acme-apparel's Pipe17 key, and also a value and part of addresses in its plan.
-    key = {"ACME_PIPE17_KEY": "fulfillment"}
+    key = {"ACME_PIPE17_API_KEY": "fulfillment"}
     code, stdout, stderr = reconciler(fleet, "plan", "--format", "json", "--out", "plan.json", **key)
     assert code == 0, stderr
     printed, saved = json.loads(stdout), json.loads((fleet / "plan.json").read_text())
@@ -60,15 +61,20 @@ def test_a_credential_that_is_also_a_plan_value_is_hidden_without_breaking_the_p
     entries = [json.loads(line) for line in journal.splitlines()]
     assert {e["after"] for e in entries if e["address"].endswith("order_sync_mode")} == {"***"}
     assert not [e for e in entries if "fulfillment" in json.dumps([e["before"], e["after"]])]
+    audit = fleet / ".reconciler" / "audit.jsonl"
+    assert stat.S_IMODE(audit.stat().st_mode) == 0o600
+    logged = [json.loads(line) for line in audit.read_text().splitlines()]
+    assert {e["after"] for e in logged if e["address"].endswith("order_sync_mode")} == {"***"}
+    assert "fulfillment" not in json.dumps([[e["before"], e["after"]] for e in logged])
 
 
 @pytest.mark.parametrize("value", ["true", "pull", "abc"])
 def test_a_credential_too_short_to_hide_is_refused_before_anything_is_sent(
         fleet: Path, value: str) -> None:
     for args in (("plan", "--format", "json"), ("apply", "--auto-approve")):
-        code, stdout, stderr = reconciler(fleet, *args, ACME_LOOP_KEY=value)
+        code, stdout, stderr = reconciler(fleet, *args, ACME_LOOP_API_KEY=value)
         assert code == 1
-        assert "env:ACME_LOOP_KEY" in stderr and "acme-apparel" in stderr
+        assert "env:ACME_LOOP_API_KEY" in stderr and "acme-apparel" in stderr
         assert "***" not in stdout + stderr  # the value is named by its reference only
         assert not (fleet / ".reconciler" / "sandbox-state.json").exists()  # nothing was sent
 
@@ -77,3 +83,18 @@ def test_the_sandbox_credentials_are_long_enough(fleet: Path) -> None:
     code, stdout, stderr = reconciler(fleet, "plan", "--detailed-exitcode")
     assert code == 2, stderr
     assert "0 errored" in stdout
+
+
+def test_a_credential_too_short_to_hide_is_refused_from_a_sops_file_too(fleet: Path) -> None:
+    key = age_key()
+    sopsify(fleet / "merchants", key.public,
+            lambda var: "pull" if var == "ACME_LOOP_API_KEY" else f"long-enough-{var.lower()}")
+    reference = "sops:secrets/acme-apparel.sops.yaml#loop.api_key"
+    assert reference in (fleet / "merchants" / "acme-apparel.yaml").read_text()
+    for args in (("plan", "--format", "json"), ("apply", "--auto-approve"), ("verify",)):
+        code, stdout, stderr = reconciler(fleet, *args, **key.env)
+        assert code == 1, stderr
+        assert "shorter than 8 characters" in stderr
+        assert reference in stderr and "acme-apparel" in stderr
+        assert "***" not in stdout + stderr and "pull" not in stdout + stderr  # named, never shown
+        assert not (fleet / ".reconciler" / "sandbox-state.json").exists()  # nothing was sent
