@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint demo bench bench-secrets schema clean
+.PHONY: install test lint demo bench bench-secrets bench-review schema clean
 
 install: $(STAMP)
 
@@ -30,9 +30,13 @@ bench: install
 	$(BIN)/python -m bench.fleet
 	$(BIN)/python -m bench.secrets
 	$(BIN)/python -m bench.backend
+	$(BIN)/python -m bench.review
 
 bench-secrets: install  # only the SOPS part of the benchmark (section "Resolving SOPS secrets")
 	$(BIN)/python -m bench.secrets
+
+bench-review: install  # only the pull-request comment of a 5,000-merchant profile edit
+	$(BIN)/python -m bench.review
 
 schema: install  # after editing schemas/*.json: ship them in the package, regenerate the fast validators
 	cp schemas/merchant.schema.json schemas/plan.schema.json reconciler/schemas/

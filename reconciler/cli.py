@@ -1,5 +1,5 @@
-"""Command line: `reconciler validate | plan | apply | history | export | verify | doctor |
-secrets set | connect tiktok | sandbox serve`.
+"""Command line: `reconciler validate | plan | apply | history | export | verify | status |
+doctor | secrets set | connect tiktok | sandbox serve`.
 
 Only this layer prints. Every command's first output line names the target.
 """
@@ -200,11 +200,16 @@ def guarded(run) -> None:
               help="Exit 0 no changes, 2 changes, 3 some blocked, 1 error.")
 @click.option("--parallelism", type=click.IntRange(1, 512), default=10, show_default=True,
               help="Merchants read or written at the same time.")
+@click.option("--commit", default=None, metavar="SHA",
+              help="The commit planned, named in the plan [default: $GITHUB_SHA, else "
+                   "'git rev-parse HEAD' in the merchants directory].")
+@click.option("--changed-since", "changed_since", default=None, metavar="REF",
+              help="Only the merchants whose file or profile chain changed since this git ref.")
 @workers_option
 @global_options
 @click.pass_context
-def plan(ctx, include, exclude, shard, fmt, out, detailed_exitcode, parallelism, workers,
-         merchants_dir, target_spec) -> None:
+def plan(ctx, include, exclude, shard, fmt, out, detailed_exitcode, parallelism, commit,
+         changed_since, workers, merchants_dir, target_spec) -> None:
     """Show what differs between the merchant files and the live services. Never writes."""
     from reconciler.commands.common import announce, load_selection
     from reconciler.commands.plan import run_plan
@@ -215,8 +220,15 @@ def plan(ctx, include, exclude, shard, fmt, out, detailed_exitcode, parallelism,
         target = c.target()
         announce(target, fmt)
         selection = load_selection(c.merchants_dir, include, exclude, shard)
+        changed = None
+        if changed_since is not None:
+            from reconciler.commands.changed import narrow, select_changed
+
+            changed = select_changed(c.merchants_dir, changed_since, selection)
+            selection = narrow(selection, changed)
         return run_plan(target, selection, c.merchants_dir, fmt=fmt, out=out,
-                        detailed=detailed_exitcode, parallelism=parallelism, workers=workers)
+                        detailed=detailed_exitcode, parallelism=parallelism, workers=workers,
+                        commit=commit, changed=changed)
 
     guarded(body)
 
@@ -227,6 +239,13 @@ def plan(ctx, include, exclude, shard, fmt, out, detailed_exitcode, parallelism,
               help="Apply this reviewed plan; refused (exit 5) if live state moved since.")
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--allow-destructive", is_flag=True, help="Also apply destructive changes.")
+@click.option("--allow-mass-change", is_flag=True,
+              help="Apply even when the run changes more of the fleet than reconciler.toml allows.")
+@click.option("--canary", multiple=True, metavar="N|SLUG",
+              help="Apply and verify these merchants first (a count, or slugs, repeatable); "
+                   "the rest only if every check passes.")
+@click.option("--report", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Also write the outcome here as JSON, and as markdown beside it (.md).")
 @click.option("--parallelism", type=click.IntRange(1, 512), default=10, show_default=True,
               help="Merchants read or written at the same time.")
 @click.option("--lock-wait", type=click.FloatRange(0, 3600), default=2.0, show_default=True,
@@ -234,10 +253,12 @@ def plan(ctx, include, exclude, shard, fmt, out, detailed_exitcode, parallelism,
 @backend_option
 @global_options
 @click.pass_context
-def apply(ctx, include, exclude, shard, plan_file, auto_approve, allow_destructive, parallelism,
-          lock_wait, backend_spec, merchants_dir, target_spec) -> None:
+def apply(ctx, include, exclude, shard, plan_file, auto_approve, allow_destructive,
+          allow_mass_change, canary, report, parallelism, lock_wait, backend_spec,
+          merchants_dir,
+          target_spec) -> None:
     """Make the live services match the merchant files."""
-    from reconciler.commands.apply import run_apply
+    from reconciler.commands.apply import ApplyOptions, run_apply
     from reconciler.commands.common import announce, load_selection
 
     c = make_context(ctx, merchants_dir, target_spec)
@@ -246,10 +267,9 @@ def apply(ctx, include, exclude, shard, plan_file, auto_approve, allow_destructi
         target = c.target()
         announce(target)
         selection = load_selection(c.merchants_dir, include, exclude, shard)
-        return run_apply(target, selection, c.merchants_dir, plan_file=plan_file,
-                         auto_approve=auto_approve, allow_destructive=allow_destructive,
-                         parallelism=parallelism, lock_wait=lock_wait,
-                         backend_spec=backend_spec)
+        options = ApplyOptions(auto_approve, allow_destructive, allow_mass_change, parallelism,
+                               lock_wait, tuple(canary), backend_spec, report)
+        return run_apply(target, selection, c.merchants_dir, plan_file=plan_file, options=options)
 
     guarded(body)
 
@@ -345,10 +365,12 @@ def export(ctx, slug, export_all, out_dir, in_place, merchants_dir, target_spec)
               help="text (one line per check) or json.")
 @click.option("--parallelism", type=click.IntRange(1, 512), default=10, show_default=True,
               help="Merchants read or written at the same time.")
+@click.option("--skip-waiting", is_flag=True,
+              help="Do not verify merchants waiting on a manual action; list them as waiting.")
 @workers_option
 @global_options
 @click.pass_context
-def verify(ctx, include, exclude, shard, fmt, parallelism, workers, merchants_dir,
+def verify(ctx, include, exclude, shard, fmt, parallelism, skip_waiting, workers, merchants_dir,
            target_spec) -> None:
     """End-to-end checks on the live systems: returns really work for TikTok buyers."""
     from reconciler.commands.common import announce, load_selection
@@ -361,6 +383,32 @@ def verify(ctx, include, exclude, shard, fmt, parallelism, workers, merchants_di
         announce(target, fmt)
         selection = load_selection(c.merchants_dir, include, exclude, shard)
         return run_verify(target, selection, c.merchants_dir, fmt=fmt, parallelism=parallelism,
+                          workers=workers, skip_waiting=skip_waiting)
+
+    guarded(body)
+
+
+@cli.command()
+@selection_options
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
+              help="text for people, json, or markdown for an issue or pull request.")
+@click.option("--parallelism", type=click.IntRange(1, 512), default=10, show_default=True,
+              help="Merchants read at the same time.")
+@workers_option
+@global_options
+@click.pass_context
+def status(ctx, include, exclude, shard, fmt, parallelism, workers, merchants_dir,
+           target_spec) -> None:
+    """Where each merchant stands: manual actions pending, drift, last verify; counts per stage."""
+    from reconciler.commands.common import load_selection
+    from reconciler.commands.status import run_status
+
+    c = make_context(ctx, merchants_dir, target_spec)
+
+    def body() -> int:
+        target = c.target()
+        selection = load_selection(c.merchants_dir, include, exclude, shard)
+        return run_status(target, selection, c.merchants_dir, fmt=fmt, parallelism=parallelism,
                           workers=workers)
 
     guarded(body)
@@ -415,6 +463,17 @@ def plan_merge(files, fmt, out) -> None:
         return 0
 
     guarded(body)
+
+
+@cli.command("show")
+@click.argument("plan_file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
+              help="text for people, json (the plan itself) or markdown for pull requests.")
+def show(plan_file, fmt) -> None:
+    """Render PLAN_FILE, a saved JSON plan, without reading live state; refuses a tampered file."""
+    from reconciler.commands.show import run_show
+
+    guarded(lambda: run_show(plan_file, fmt))
 
 
 @cli.group()

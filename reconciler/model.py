@@ -151,6 +151,9 @@ class DesiredState:
     settings: Mapping[str, Any]
     positions: Mapping[str, tuple[int, int]] = field(default_factory=lambda: MappingProxyType({}))
     document: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    # address -> the template source its desired value was rendered from (return URL,
+    # instructions), so a plan can show a profile's change once for every merchant.
+    templates: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True)

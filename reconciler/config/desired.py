@@ -34,7 +34,9 @@ def address_paths(data: dict[str, Any]) -> Iterator[tuple[str, DocPath]]:
         yield setting.address, setting.path
 
 
-def build_desired(doc: Located, file: str, slug: str, root: str = "") -> DesiredState:
+def build_desired(doc: Located, file: str, slug: str, root: str = "",
+                  templates: Mapping[DocPath, str] | None = None) -> DesiredState:
+    """The desired state; `templates` holds the source of each templated field, by path."""
     data = doc.data
     settings: dict[str, Any] = {}
     for address, path in address_paths(data):
@@ -56,6 +58,9 @@ def build_desired(doc: Located, file: str, slug: str, root: str = "") -> Desired
         settings=MappingProxyType(settings),
         positions=_Positions(doc, file, settings, document),
         document=document,
+        templates=MappingProxyType({address: (templates or {})[path]
+                                    for address, path in address_paths(data)
+                                    if path in (templates or {}) and address in settings}),
     )
 
 

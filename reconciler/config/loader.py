@@ -20,7 +20,7 @@ from reconciler.config.problems import ConfigError, LoadResult, Problem
 from reconciler.config.profiles import ProfileStore, extend
 from reconciler.config.rules import check_merchant
 from reconciler.config.secretfiles import check_secret_files
-from reconciler.config.templates import render_templates
+from reconciler.config.templates import render_templates, template_sources
 from reconciler.config.yamldoc import Located, load_file
 from reconciler.model import DesiredState
 
@@ -115,7 +115,8 @@ def _check(outcome: _Outcome, path: Path, store: ProfileStore, secret_files: boo
     outcome.doc = rendered
     outcome.problems.extend(problems)
     if not problems:
-        outcome.desired = build_desired(rendered, outcome.file, outcome.slug, root)
+        outcome.desired = build_desired(rendered, outcome.file, outcome.slug, root,
+                                        template_sources(merged))
 
 
 def _select(

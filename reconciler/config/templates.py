@@ -12,8 +12,9 @@ Jinja2 and pass through unchanged.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import StrictUndefined, Template, TemplateError, nodes
 from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
@@ -22,6 +23,9 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from reconciler.config.catalog import hint
 from reconciler.config.problems import Problem
 from reconciler.config.yamldoc import DocPath, Located
+
+if TYPE_CHECKING:
+    from reconciler.model import DesiredState
 
 TEMPLATE_FIELDS: tuple[DocPath, ...] = (
     ("tiktok_shop", "return_proxy", "return_url"),
@@ -82,6 +86,75 @@ def render_templates(doc: Located, slug: str) -> tuple[Located, list[Problem]]:
             parent[path[-1]] = None
             problems.append(_problem(exc, path, source, doc))
     return Located(data, doc.values, doc.keys), problems
+
+
+def template_sources(doc: Located) -> dict[DocPath, str]:
+    """The source of each templated field that holds a template (before rendering)."""
+    sources: dict[DocPath, str] = {}
+    for path in TEMPLATE_FIELDS:
+        value: Any = doc.data
+        for key in path:
+            value = value.get(key) if isinstance(value, Mapping) else None
+        if isinstance(value, str) and ("{{" in value or "{%" in value):
+            sources[path] = value
+    return sources
+
+
+def restate(desired: DesiredState, address: str, value: Any) -> Any:
+    """`value` of a templated `address` as the template states it, without this merchant's values.
+
+    The desired value becomes its template source. Any other value (the live one,
+    rendered from an older template) gets each of this merchant's values the
+    template refers to put back as the reference, so merchants whose values differ
+    only by their own fields state the same change.
+    """
+    source = desired.templates.get(address)
+    if source is None or not isinstance(value, str):
+        return value
+    if value == desired.settings.get(address):
+        return source
+    for name, text in _references(source, desired.document, desired.slug):
+        value = value.replace(text, "{{ " + name + " }}")
+    return value
+
+
+def _references(source: str, document: Mapping[str, Any], slug: str) -> list[tuple[str, str]]:
+    """(dotted name, this merchant's value) for each string the template substitutes, longest first."""
+    found: dict[str, str] = {}
+    for path in _referenced_paths(source):
+        value: Any = {**document, "slug": slug}
+        for key in path:
+            value = value.get(key) if isinstance(value, Mapping) else None
+        if isinstance(value, str) and len(value) >= 3:  # a short value would match by accident
+            found[".".join(path)] = value
+    return sorted(found.items(), key=lambda item: -len(item[1]))
+
+
+@lru_cache(maxsize=256)
+def _referenced_paths(source: str) -> tuple[tuple[str, ...], ...]:
+    try:
+        tree = _ENV.parse(source)
+    except TemplateError:
+        return ()
+    paths: list[tuple[str, ...]] = []
+    for node in tree.find_all((nodes.Name, nodes.Getattr, nodes.Getitem)):
+        path = _chain(node)
+        if path:
+            paths.append(path)
+    return tuple(paths)
+
+
+def _chain(node: nodes.Node) -> tuple[str, ...] | None:
+    """`loop.portal_domain` or `loop["portal_domain"]` as ("loop", "portal_domain"); else None."""
+    if isinstance(node, nodes.Name):
+        return (node.name,)
+    if isinstance(node, nodes.Getattr):
+        base = _chain(node.node)
+        return (*base, node.attr) if base else None
+    if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
+        base = _chain(node.node)
+        return (*base, str(node.arg.value)) if base else None
+    return None
 
 
 def _problem(exc: Exception, path: DocPath, source: str, doc: Located) -> Problem:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.engine.document import FORMAT_VERSION, build_document, merchant_checksum
+from reconciler.output.groups import build_groups, merge_groups
 
 
 class PlanMergeError(ValueError):
@@ -57,7 +58,30 @@ def _merge(labelled: list[tuple[str, Any]]) -> dict[str, Any]:
     target = _common_target(labelled)
     entries = _disjoint_entries(labelled)
     created_at = max(_created_at(label, doc) for label, doc in labelled)
-    return build_document(target, entries, created_at=created_at)
+    document = build_document(target, entries, created_at=created_at)
+    commits = {doc.get("commit") for _, doc in labelled}
+    if len(commits) == 1 and None not in commits:  # shards of one commit name it
+        document["commit"] = commits.pop()
+    groups = merge_groups([doc for _, doc in labelled])
+    document["groups"] = groups if groups is not None else build_groups(document["merchants"])
+    return _carried(document, [doc for _, doc in labelled])
+
+
+def _carried(merged: dict[str, Any], documents: list[Mapping[str, Any]]) -> dict[str, Any]:
+    """The shards' mass-change verdict (their counts summed) and `--changed-since` selection."""
+    from reconciler.config.repo import MassChange
+
+    verdicts = [d.get("mass_change") for d in documents]
+    if all(isinstance(v, Mapping) for v in verdicts):
+        first = verdicts[0]
+        limit = MassChange(first["max_fraction"], first["min_merchants"])
+        changing = sum(v["changing"] for v in verdicts)
+        merged["mass_change"] = {**first, "changing": changing,
+                                 "refused": limit.refuses(changing, first["fleet"])}
+    selections = [d.get("selection") for d in documents]
+    if selections[0] is not None and all(s == selections[0] for s in selections):
+        merged["selection"] = selections[0]  # every shard saw the same changed files
+    return merged
 
 
 def _check_shape(label: str, document: Any) -> None:

@@ -7,10 +7,12 @@ multi-line value gets lines of its own and a word or line diff.
 from __future__ import annotations
 
 import os
+import textwrap
 from typing import Any
 
 import click
 
+from reconciler.output.groups import groups_of
 from reconciler.output.printable import is_long, line_diff, show, terminal_safe, value_diff
 
 SYMBOL = {"create": ("+", "green"), "update": ("~", "yellow"), "delete": ("-", "red")}
@@ -102,11 +104,40 @@ def summary_line(summary: dict[str, int]) -> str:
     )
 
 
+def render_group(group: dict[str, Any], color: bool) -> list[str]:
+    """A change set of several merchants: its changes once, as stated, then who shares them."""
+    who = _style(f"{len(group['merchants']):,} merchants", color, bold=True)
+    changes, manual = group["changes"], group["manual_actions"]
+    if group["status"] == "error":
+        lines = [f"{who}: " + _style(f"error: {terminal_safe(group['error'])}", color, fg="red")]
+    elif not changes and not manual:
+        lines = [f"{who}: no changes"]
+    else:
+        lines = [f"{who}: {len(changes)} to change, {len(manual)} manual action(s)"]
+    for change in changes:
+        note = "  (as the template states it)" if change.get("templated") else ""
+        # wider than a merchant's line: a template's edit is often at its end
+        lines.append(render_change(change, color) + note)
+        lines += change_detail(change)
+    for action in manual:
+        title = terminal_safe(f"{action['id']}: {action.get('title') or ''}", keep_newlines=False)
+        lines.append(_style(f"  ! manual {title}", color, fg="cyan"))
+    names = textwrap.wrap(terminal_safe(", ".join(group["merchants"]), keep_newlines=False), width=100,
+                          break_on_hyphens=False, break_long_words=False)
+    return [*lines, "  merchants: " + (names[0] if names else ""), *(f"    {n}" for n in names[1:])]
+
+
 def render_plan(document: dict[str, Any], color: bool = False, header: bool = True) -> str:
     """`header`: start with the `Target:` line (off when the command printed it already)."""
     lines = [f"Target: {document['target']}"] if header else []
-    for entry in document["merchants"]:
-        lines += render_merchant(entry, color)
+    if document.get("commit"):
+        lines.append(f"Commit: {document['commit']}")
+    entries = {entry["merchant"]: entry for entry in document["merchants"]}
+    for group in groups_of(document):
+        if len(group["merchants"]) == 1:  # one merchant: its own values, as planned
+            lines += render_merchant(entries[group["merchants"][0]], color)
+        else:
+            lines += render_group(group, color)
     lines.append(summary_line(document["summary"]))
     lines.append(f"Checksum: {document['checksum']}")
     return "\n".join(lines)

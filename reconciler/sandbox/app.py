@@ -92,7 +92,8 @@ class ServiceGateway:
         write = module.is_write(scope["method"], scope["path"])
         if write:
             emu.stats.write(name)
-        decision = emu.faults.decide(name, write=write)
+        merchant = _merchant_of(emu, name, scope) if emu.faults.targets_merchants() else None
+        decision = emu.faults.decide(name, write=write, merchant=merchant)
         if decision.latency:
             await asyncio.sleep(decision.latency)
         if decision.drop:
@@ -109,6 +110,25 @@ class ServiceGateway:
             await module.throttle_response(emu)(scope, receive, send)
         else:
             await self.app(scope, receive, send)
+
+
+_CREDENTIAL_HEADERS = {
+    "tiktok_shop": (b"x-tts-access-token", "tiktok_access_token"),
+    "pipe17": (b"x-pipe17-key", "pipe17_api_key"),
+    "loop": (b"x-authorization", "loop_api_key"),
+}
+
+
+def _merchant_of(emu: Emulator, service: str, scope: Scope) -> str | None:
+    """Whose request this is, for faults aimed at one merchant: by credential, or by shop."""
+    if service == "shopify":
+        parts = scope["path"].split("/")
+        slugs = emu.slugs_of("shopify_shop", parts[2] if len(parts) > 2 else None)
+    else:
+        header, kind = _CREDENTIAL_HEADERS[service]
+        value = dict(scope.get("headers") or []).get(header, b"").decode("latin-1")
+        slugs = emu.slugs_of(kind, value)
+    return slugs[0] if slugs else None
 
 
 def build_app(emulator: Emulator, *, persist: Persist | None = None) -> Starlette:

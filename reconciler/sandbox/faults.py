@@ -18,6 +18,9 @@ Keys (each optional; an omitted key resets to its default):
 - `seed` (int): seeds the one `random.Random` all draws come from.
 - `services` ({service: {same keys}}): overrides for one service
   (`tiktok_shop`, `pipe17`, `shopify`, `loop`).
+- `merchants` ({slug: {same keys}}): overrides for every request of one
+  merchant, over the service's; the gateway tells whose a request is by its
+  credential (TikTok access token, Pipe17 and Loop API keys) or Shopify shop.
 """
 
 from __future__ import annotations
@@ -83,6 +86,7 @@ class Faults:
     def clear(self) -> None:
         self.base: dict[str, Any] = dict(DEFAULTS)
         self.services: dict[str, dict[str, Any]] = {}
+        self.merchants: dict[str, dict[str, Any]] = {}
         self.seed = 0
         self.random = random.Random(0)
         self._throttles_left: dict[str, int] = {}
@@ -105,6 +109,7 @@ class Faults:
         scoped = payload.pop("services", {}) or {}
         if not isinstance(scoped, dict):
             raise FaultConfigError("services must map a service name to fault keys")
+        merchants = _scoped(payload.pop("merchants", {}) or {}, "merchants")
         base = _validated(payload, "faults")
         services = {}
         for name, keys in scoped.items():
@@ -115,6 +120,7 @@ class Faults:
             services[name] = _validated(keys, f"services.{name}")
         self.base = {**DEFAULTS, **base}
         self.services = services
+        self.merchants = merchants
         self.seed = seed
         self.random = random.Random(seed)
         self._throttles_left = {s: self.for_service(s)["throttle_requests"] for s in SERVICE_NAMES}
@@ -122,35 +128,43 @@ class Faults:
         return self.active()
 
     def active(self) -> dict[str, Any]:
-        return {**self.base, "seed": self.seed, "services": {k: dict(v) for k, v in self.services.items()}}
+        return {**self.base, "seed": self.seed,
+                "services": {k: dict(v) for k, v in self.services.items()},
+                "merchants": {k: dict(v) for k, v in self.merchants.items()}}
 
-    def for_service(self, service: str) -> dict[str, Any]:
-        return {**self.base, **self.services.get(service, {})}
+    def for_service(self, service: str, merchant: str | None = None) -> dict[str, Any]:
+        return {**self.base, **self.services.get(service, {}),
+                **(self.merchants.get(merchant, {}) if merchant else {})}
+
+    def targets_merchants(self) -> bool:
+        """Whether the gateway must tell whose each request is (only then it looks)."""
+        return bool(self.merchants)
 
     def _draw(self, rate: float) -> bool:
         return rate > 0 and self.random.random() < rate
 
-    def decide(self, service: str, *, write: bool) -> Decision:
+    def decide(self, service: str, *, write: bool, merchant: str | None = None) -> Decision:
         """One request's fate. Draw order is fixed, so a seed reproduces a run."""
-        if service in self._quiet:
+        targeted = merchant is not None and merchant in self.merchants
+        if service in self._quiet and not targeted:
             return _NO_FAULT
-        f = self.for_service(service)
+        f = self.for_service(service, merchant)
         if self._draw(f["drop_rate"]):
             return Decision(latency=f["latency_ms"] / 1000, drop=True)
         stall = f["timeout_seconds"] if self._draw(f["timeout_rate"]) else 0.0
         status = None
         if self._draw(f["error_rate"]) or (write and self._draw(f["write_error_rate"])):
             status = self.random.choice((500, 502, 503))
-        throttle = service != "shopify" and status is None and self.throttled(service)
+        throttle = service != "shopify" and status is None and self.throttled(service, merchant)
         return Decision(f["latency_ms"] / 1000, stall, False, status, throttle, f["throttle_status"])
 
-    def throttled(self, service: str) -> bool:
-        if service in self._quiet:
+    def throttled(self, service: str, merchant: str | None = None) -> bool:
+        if service in self._quiet and not (merchant and merchant in self.merchants):
             return False
         if self._throttles_left.get(service, 0) > 0:
             self._throttles_left[service] -= 1
             return True
-        f = self.for_service(service)
+        f = self.for_service(service, merchant)
         return bool(f["throttle"]) and self._draw(f["throttle_rate"])
 
 
@@ -158,6 +172,17 @@ def _injects_nothing(settings: dict[str, Any]) -> bool:
     return settings["latency_ms"] == 0 and not settings["throttle"] and not settings["throttle_requests"] and all(
         settings[rate] == 0 for rate in _RATES if rate != "throttle_rate"
     )
+
+
+def _scoped(scoped: Any, where: str) -> dict[str, dict[str, Any]]:
+    if not isinstance(scoped, dict):
+        raise FaultConfigError(f"{where} must map a merchant slug to fault keys")
+    out = {}
+    for name, keys in scoped.items():
+        if not isinstance(keys, dict):
+            raise FaultConfigError(f"{where}.{name} must be an object")
+        out[str(name)] = _validated(keys, f"{where}.{name}")
+    return out
 
 
 def _validated(keys: dict[str, Any], where: str) -> dict[str, Any]:

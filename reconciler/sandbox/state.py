@@ -272,6 +272,10 @@ class Emulator:
         merchants = self.merchants
         return [merchants[s] for s in self._slugs(kind, value)]
 
+    def slugs_of(self, kind: str, value: str | None) -> list[str]:
+        """The slugs of the merchants whose `kind` is `value` (see `find`)."""
+        return list(self._slugs(kind, value))
+
     def _slugs(self, kind: str, value: str | None) -> list[str]:
         if not value:
             return []

@@ -105,9 +105,9 @@ def test_two_machines_applying_the_same_fleet_write_each_change_once(
         tmp_path: Path, fleet: Path, served: Sandbox, pg_server: PgServer, pg_dsn: str) -> None:
     laptop, ci = machines(tmp_path, fleet, served, pg_server, pg_dsn)
     changes = changes_of(laptop.plan())
-    first = laptop.spawn("apply", "--auto-approve", "--lock-wait", "120")
+    first = laptop.spawn("apply", "--auto-approve", "--allow-mass-change", "--lock-wait", "120")
     wait_for(lambda: count(laptop, "lock_holders") == 20)
-    second = ci.spawn("apply", "--auto-approve", "--lock-wait", "120")
+    second = ci.spawn("apply", "--auto-approve", "--allow-mass-change", "--lock-wait", "120")
     code1, _, _ = finish(first)
     code2, out2, err2 = finish(second)
     assert (code1, code2) == (0, 0)
@@ -121,9 +121,9 @@ def test_two_machines_applying_the_same_fleet_write_each_change_once(
 def test_an_apply_that_does_not_wait_exits_5_naming_the_holder(
         tmp_path: Path, fleet: Path, served: Sandbox, pg_server: PgServer, pg_dsn: str) -> None:
     laptop, ci = machines(tmp_path, fleet, served, pg_server, pg_dsn)
-    first = laptop.spawn("apply", "--auto-approve")
+    first = laptop.spawn("apply", "--auto-approve", "--allow-mass-change")
     wait_for(lambda: count(laptop, "lock_holders") == 20)
-    refused = ci.cli("apply", "--auto-approve", "--lock-wait", "0")
+    refused = ci.cli("apply", "--auto-approve", "--allow-mass-change", "--lock-wait", "0")
     code1, _, _ = finish(first)
     assert code1 == 0
     assert refused.returncode == 5
@@ -169,17 +169,17 @@ def test_two_reviewed_plans_at_once_never_lose_a_reviewed_change(
 def test_a_killed_apply_frees_its_locks_at_once_and_the_next_run_converges(
         tmp_path: Path, fleet: Path, served: Sandbox, pg_server: PgServer, pg_dsn: str) -> None:
     laptop, ci = machines(tmp_path, fleet, served, pg_server, pg_dsn)
-    killed = laptop.spawn("apply", "--auto-approve")
+    killed = laptop.spawn("apply", "--auto-approve", "--allow-mass-change")
     wait_for(lambda: count(laptop, "journal") >= 10)
     killed.send_signal(signal.SIGKILL)
     finish(killed)
     in_flight = query(laptop, "SELECT count(*) FROM journal WHERE outcome IS NULL")[0][0]
-    after = ci.cli("apply", "--auto-approve", "--lock-wait", "0")
+    after = ci.cli("apply", "--auto-approve", "--allow-mass-change", "--lock-wait", "0")
     assert after.returncode == 0, after.stderr[-2000:]
     if in_flight:
         assert f"interrupted with {in_flight} write(s) in flight" in after.stderr
     assert changes_of(ci.plan()) == 0
-    again = ci.cli("apply", "--auto-approve", "--lock-wait", "0")
+    again = ci.cli("apply", "--auto-approve", "--allow-mass-change", "--lock-wait", "0")
     assert "interrupted" not in again.stderr
 
 
@@ -190,17 +190,17 @@ def test_the_server_going_away_mid_apply_is_a_clear_error_and_the_next_run_conve
         dsn = server.create_database("gone")
         laptop = make_runner(tmp_path / "laptop", fleet, served.url, RECONCILER_BACKEND=dsn,
                              **server.env())
-        running = laptop.spawn("apply", "--auto-approve")
+        running = laptop.spawn("apply", "--auto-approve", "--allow-mass-change")
         wait_for(lambda: count(laptop, "audit_log") >= 10)
         server.stop("immediate")
         code, out, err = finish(running)
         assert code == 4, err[-2000:]  # writes were done before it went away
         assert f"the backend postgresql://reconciler@127.0.0.1:{server.port}/gone went away" in err
         assert "Stopped sending writes" in err and PASSWORD not in out + err
-        down = laptop.cli("apply", "--auto-approve")
+        down = laptop.cli("apply", "--auto-approve", "--allow-mass-change")
         assert down.returncode == 1 and "Error: backend postgresql://" in down.stderr
         server.start()
-        again = laptop.cli("apply", "--auto-approve")
+        again = laptop.cli("apply", "--auto-approve", "--allow-mass-change")
         assert again.returncode == 0, again.stderr[-2000:]
         assert changes_of(laptop.plan()) == 0
     finally:

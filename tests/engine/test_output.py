@@ -34,7 +34,10 @@ def test_markdown_for_a_2000_merchant_plan_fits_one_github_comment() -> None:
     text = render_markdown(document)
     assert len(text) <= GITHUB_LIMIT
     assert text.splitlines()[0].startswith("### ⛔ reconciler plan on `sandbox`")
-    assert "more merchant(s) with changes are in the plan artifact" in text
+    assert "2,000 merchants: 9 change(s)" not in text  # the blocked ones are a set of their own
+    assert "1,996 merchants: 8 change(s), 0 manual action(s)" in text
+    assert "4 merchants: 9 change(s), 0 manual action(s)" in text
+    assert all(f"merchant-{i:05d}" in text for i in range(2000))
     assert document["checksum"] in text
     assert "reconciler apply --plan" in text
     assert text.rstrip().endswith(MARKER)

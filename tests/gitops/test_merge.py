@@ -9,6 +9,7 @@ import pytest
 
 from reconciler.engine.document import build_document
 from reconciler.engine.shard import select
+from reconciler.output.groups import with_groups
 from reconciler.output.merge import PlanMergeError, merge_files, merge_plans
 
 from .fleet import fleet
@@ -29,9 +30,11 @@ def shard_documents(count: int, target: str = "live") -> list[dict[str, Any]]:
 @pytest.mark.parametrize("count", [2, 3, 4, 5])
 def test_merged_shard_plans_equal_the_unsharded_plan(count: int) -> None:
     documents = shard_documents(count)
-    whole = build_document("live", FLEET, START + timedelta(minutes=count))
+    whole = with_groups(build_document("live", FLEET, START + timedelta(minutes=count)))
     merged = merge_plans(list(reversed(documents)))
     assert merged == whole
+    # shards that carry their change sets merge them into the unsharded plan's
+    assert merge_plans([with_groups(d) for d in documents])["groups"] == whole["groups"]
     assert merged["checksum"] == whole["checksum"]
     assert merged["summary"] == whole["summary"]
     assert merged["created_at"] == (START + timedelta(minutes=count)).isoformat()

@@ -100,3 +100,35 @@ def test_actionlint_really_checks(tmp_path: Path) -> None:
     result = subprocess.run([actionlint(), "-no-color", str(broken)], cwd=tmp_path,
                             capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 1, result.stdout + result.stderr
+
+
+def steps(workflow: str, job: str) -> dict[str, dict[str, Any]]:
+    document = load(ROOT / ".github" / "workflows" / workflow)
+    return {s.get("name", s.get("uses", "")): s for s in document["jobs"][job]["steps"]}
+
+
+def test_pull_requests_plan_what_they_touch_and_drift_plans_the_fleet() -> None:
+    plan = steps("plan.yml", "plan")
+    step = plan["Plan shard ${{ matrix.shard }} of the fleet"]
+    # The checkout is the base commit with the pull request's merchants/ laid over it.
+    assert step["env"]["BASE_SHA"] == "${{ github.event.pull_request.base.sha }}"
+    assert '--changed-since "$BASE_SHA"' in step["run"]
+    drift = (ROOT / ".github" / "workflows" / "drift.yml").read_text(encoding="utf-8")
+    assert "reconciler plan --target live" in drift
+    assert "--changed-since" not in drift.split("\nname:", 1)[1]
+
+
+def test_ci_verifies_only_ready_merchants_and_posts_the_apply_result() -> None:
+    apply = steps("apply.yml", "apply")
+    assert "--skip-waiting" in apply["Verify the changed merchants end to end"]["run"]
+    assert "--report apply-report.json" in apply["Apply the reviewed plan"]["run"]
+    post = apply["Post the result to the merged pull request"]
+    assert post["if"] == "${{ always() && steps.find.outputs.pr != '' }}"
+    assert 'gh pr comment "$PR" --body-file comment.md' in post["run"]
+    assert "apply-report.md" in post["run"]
+    assert 'echo "pr=' in apply["Find the reviewed plan"]["run"]
+    job = load(ROOT / ".github" / "workflows" / "apply.yml")["jobs"]["apply"]
+    assert job["permissions"]["pull-requests"] == "write"
+    drift = steps("drift.yml", "drift")
+    assert "--skip-waiting" in drift["Verify the merchants that are ready"]["run"]
+    assert "blocked_by" in drift["Write the drift issue"]["run"]  # held changes are not drift

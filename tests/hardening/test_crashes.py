@@ -66,7 +66,7 @@ def key(entry: dict[str, Any]) -> tuple[str, str, str]:
 def kill_apply_mid_write(sandbox: Sandbox, seen: set[Path], delay: float) -> int:
     """Start an apply; once it has started writing (its journal exists), SIGKILL it after
     `delay` more seconds. Returns its exit status."""
-    process = sandbox.spawn("apply", "--auto-approve", "--parallelism", "10")
+    process = sandbox.spawn("apply", "--auto-approve", "--allow-mass-change", "--parallelism", "10")
     deadline = time.monotonic() + 30
     while not journals(sandbox.state_dir) - seen and process.poll() is None:
         assert time.monotonic() < deadline, "apply never started writing"
@@ -115,7 +115,7 @@ def test_killed_apply_leaves_exactly_the_rest_and_converges(fleet: Sandbox, seed
     assert code == (2 if remaining else 0)
 
     # The next apply converges by itself, and nothing was written twice beyond what was in flight.
-    resumed = run_checked(fleet, "apply", "--auto-approve", "--parallelism", "10")
+    resumed = run_checked(fleet, "apply", "--auto-approve", "--allow-mass-change", "--parallelism", "10")
     assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-2000:]
     if flying:
         assert "in flight" in resumed.stderr

@@ -133,7 +133,8 @@ def test_apply_under_moderate_faults_converges(clean: Sandbox, baseline: dict[st
     # Writes get a roomier budget than reads: a write whose answer is lost to a client
     # timeout lands anyway, and Pipe17 then answers the retry with a version conflict.
     started = time.monotonic()
-    applied = run_checked(patient(clean), "apply", "--auto-approve", "--parallelism", "50", timeout=150)
+    applied = run_checked(patient(clean), "apply", "--auto-approve", "--allow-mass-change",
+                          "--parallelism", "50", timeout=150)
     assert time.monotonic() - started < 90
     assert applied.returncode == 0, applied.stdout[-2000:] + applied.stderr[-2000:]
     assert f"{changes} applied, 0 failed, 0 skipped" in applied.stdout
