@@ -110,8 +110,10 @@ def validate(ctx: click.Context, paths: tuple[Path, ...], fmt: str, merchants_di
 
 
 def _validate_text(result) -> None:
+    from reconciler.output.printable import terminal_safe
+
     for problem in result.problems:
-        click.echo(problem.format(), err=False)
+        click.echo(terminal_safe(problem.format(), keep_newlines=False), err=False)
     failed = {p.file for p in result.problems}
     for profile in result.profiles:
         state = "has problems" if profile in failed else "valid"
@@ -172,14 +174,15 @@ def guarded(run) -> None:
     from reconciler.collector import space_young_collections
     from reconciler.commands.common import CommandError, configure_logging
     from reconciler.failures import UserError
-    from reconciler.secrets import MissingSecretError, SecretFileError, redactor
+    from reconciler.output.printable import terminal_safe
+    from reconciler.secrets import SecretError, SecretFileError, redactor
 
     configure_logging(os.environ.get("RECONCILER_LOG", "warning"))
     space_young_collections()
     try:
         code = run()
-    except (CommandError, MissingSecretError, SecretFileError, UserError, BackendError) as exc:
-        click.echo(redactor.redact(f"Error: {exc}"), err=True)
+    except (CommandError, SecretError, SecretFileError, UserError, BackendError) as exc:
+        click.echo(terminal_safe(redactor.redact(f"Error: {exc}")), err=True)
         code = 1
     except KeyboardInterrupt:
         click.echo("Interrupted; locks released. Re-run to converge.", err=True)
@@ -324,26 +327,34 @@ def backend_migrate(ctx, backend_spec, merchants_dir, target_spec) -> None:
 @click.option("--all", "export_all", is_flag=True,
               help="Export every merchant found live that has no file yet (needs --out-dir).")
 @click.option("--out-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="With --all: write one <slug>.yaml per merchant into this directory.")
+              help="Write DIR/SLUG.yaml for each merchant exported, instead of printing the YAML.")
+@click.option("--write", "in_place", is_flag=True,
+              help="Replace the merchant's own file in the merchants directory, atomically and "
+                   "only once the new YAML validates (instead of '> merchants/SLUG.yaml', which "
+                   "empties the file before export reads it).")
 @global_options
 @click.pass_context
-def export(ctx, slug, export_all, out_dir, merchants_dir, target_spec) -> None:
+def export(ctx, slug, export_all, out_dir, in_place, merchants_dir, target_spec) -> None:
     """Write merchant YAML from live settings (adopt a merchant configured by hand).
 
     SLUG: the merchant to export (its file gives the ids and secret references).
     """
     from reconciler.commands.common import check_merchants_dir
-    from reconciler.commands.export import run_export
+    from reconciler.commands.export import Destination, run_export
 
     c = make_context(ctx, merchants_dir, target_spec)
 
     def body() -> int:
-        if bool(slug) == export_all:
+        if (slug is not None) == export_all:
             raise click.UsageError("give either SLUG or --all")
         if export_all and not out_dir:
             raise click.UsageError("--all needs --out-dir")
+        if in_place and (out_dir or export_all):
+            raise click.UsageError("--write replaces one merchant's own file: give SLUG, "
+                                   "without --all or --out-dir")
         check_merchants_dir(c.merchants_dir)
-        return run_export(c.target(), c.merchants_dir, slug=slug, out_dir=out_dir)
+        return run_export(c.target(), c.merchants_dir, slug=slug,
+                          destination=Destination(out_dir, in_place))
 
     guarded(body)
 
@@ -530,6 +541,7 @@ def sandbox_serve(ctx, host, port, state_file, scenarios, published_only, mercha
     """Serve the sandbox over HTTP on loopback."""
     from reconciler.commands.common import CommandError, check_merchants_dir
     from reconciler.config import load_merchants
+    from reconciler.output.printable import terminal_safe
     from reconciler.sandbox import load_scenarios, serve
     from reconciler.sandbox.state import PUBLISHED_ONLY, mode_from_env
 
@@ -545,7 +557,7 @@ def sandbox_serve(ctx, host, port, state_file, scenarios, published_only, mercha
         # not stored yet) is seeded too, so `connect tiktok` can authorize its shop.
         result = load_merchants(c.merchants_dir, secret_files=False)
         for problem in result.problems:
-            click.echo(problem.format(), err=True)
+            click.echo(terminal_safe(problem.format(), keep_newlines=False), err=True)
         if result.problems:
             raise CommandError("fix the merchant files before seeding the sandbox")
         click.echo(f"Target: http://{host}:{port} (sandbox serving {len(result.merchants)} merchants, "

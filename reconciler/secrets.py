@@ -5,43 +5,71 @@ in a SOPS-encrypted file, PATH relative to the merchants directory; see
 `reconciler.sops`). Resolution happens at the
 edge (building a client); values never enter the desired state, plans,
 journals or output. Every resolved value is registered with the process-wide
-`Redactor`, which output layers and log handlers run text through.
+`Redactor`. Structured output (plans, reports, journal lines) is redacted by
+value before it is serialized (`Redactor.redact_values`), so redaction can
+never break its syntax or checksum; free text (messages, logs) goes through
+`Redactor.redact`. A credential shorter than `MIN_LENGTH` is refused: a short
+value (`true`, `pull`) also occurs in ordinary text, so hiding it would both
+mangle the text and show where the secret is.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import os
 import re
 import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 import ahocorasick
+import orjson
 
 from reconciler import sops
 from reconciler.model import SecretRef
 from reconciler.sops import SecretFileError
 
 REDACTED = "***"
+MIN_LENGTH = 8  # characters; shorter credentials are refused (see above)
 _ENV_REF = re.compile(r"^env:([A-Z_][A-Z0-9_]*)$")
+_JSON_ESCAPED = re.compile(r'["\\\x00-\x1f]')
 # PATH: relative segments that never start with a dot (no `..`, no hidden tricks).
 _SOPS_REF = re.compile(
     r"^sops:((?:[A-Za-z0-9_-][A-Za-z0-9_.-]*/)*[A-Za-z0-9_-][A-Za-z0-9_.-]*\.(?:yaml|yml|json))"
     r"#([A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*)$"
 )
 
-__all__ = ["MissingSecretError", "SecretFileError", "Redactor", "redactor", "resolve"]
+__all__ = [
+    "MIN_LENGTH", "MissingSecretError", "SecretError", "SecretFileError", "UnsafeSecretError",
+    "Redactor", "redactor", "resolve",
+]
 
 
-class MissingSecretError(Exception):
+class SecretError(Exception):
+    """A credential reference that cannot be used; the message names it, never a value."""
+
+
+class MissingSecretError(SecretError):
     """A referenced environment variable is unset on a live target."""
 
     def __init__(self, ref: SecretRef) -> None:
         super().__init__(
             f"environment variable {ref.var} is not set (referenced as {ref}); "
             f"export it before running against live services"
+        )
+        self.ref = ref
+
+
+class UnsafeSecretError(SecretError):
+    """A credential too short to redact safely."""
+
+    def __init__(self, ref: SecretRef) -> None:
+        super().__init__(
+            f"the credential in {ref} is shorter than {MIN_LENGTH} characters, too short to hide "
+            f"safely from output; use the real credential"
         )
         self.ref = ref
 
@@ -102,14 +130,17 @@ class Redactor:
         self._pending: list[str] = []
         self._chunks: list[tuple[list[str], ahocorasick.Automaton]] = []
         self._lock = threading.Lock()
+        self._json_escaped = False  # whether a secret holds a character JSON writes escaped
 
     def add(self, value: str) -> None:
-        if len(value) < 4 or value in self._values:  # most values are added again and again
+        if len(value) < MIN_LENGTH or value in self._values:  # most values are added again and again
             return
         with self._lock:
             if value not in self._values:
                 self._values.add(value)
                 self._pending.append(value)
+                if _JSON_ESCAPED.search(value):
+                    self._json_escaped = True
 
     def _matchers(self, merged: bool = False) -> list[ahocorasick.Automaton]:
         """The automata covering every secret; with `merged`, one automaton for them all."""
@@ -145,6 +176,39 @@ class Redactor:
         pieces.append(text[cursor:])
         return "".join(pieces)
 
+    def redact_values(self, value: Any) -> Any:
+        """A JSON-like value in which every string holding a secret is `***` (a copy,
+        or `value` itself when nothing in it holds a secret; never changed in place).
+
+        The whole string is replaced, so neither where the secret sat nor its
+        length shows; mapping keys (field names and addresses) are kept.
+        """
+        if not self._values:
+            return value
+        automaton = self._matchers(merged=True)[0]
+        if not self._json_escaped and next(automaton.iter(_as_json(value)), None) is None:
+            return value  # the common case: one scan of the serialized document finds nothing
+        return _redact_value(value, automaton)
+
+
+def _as_json(value: Any) -> str:
+    """`value` serialized, quickly; a secret in a string shows in it unchanged unless the
+    secret holds a character JSON escapes (`Redactor` then never relies on this)."""
+    try:
+        return orjson.dumps(value).decode("utf-8")
+    except TypeError:  # a type orjson does not take: the same text, slower
+        return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _redact_value(value: Any, automaton: ahocorasick.Automaton) -> Any:
+    if isinstance(value, str):
+        return REDACTED if next(automaton.iter(value), None) is not None else value
+    if isinstance(value, dict | Mapping):
+        return {key: _redact_value(item, automaton) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redact_value(item, automaton) for item in value]
+    return value
+
 
 redactor = Redactor()
 
@@ -161,10 +225,14 @@ def resolve(ref: SecretRef, *, sandbox: bool, environ: Mapping[str, str] | None 
     environ = os.environ if environ is None else environ
     if ref.is_file:
         value = _from_file(ref, sandbox=sandbox, environ=environ)
+        if len(value) < MIN_LENGTH:
+            raise UnsafeSecretError(ref)
         redactor.add(value)
         return value
     value = environ.get(ref.var)
     if value:
+        if len(value) < MIN_LENGTH:
+            raise UnsafeSecretError(ref)
         redactor.add(value)
         return value
     if sandbox:

@@ -163,7 +163,7 @@ def _locked_apply(target: Target, backend: Backend, selection: Selection, mercha
     document = plan_document(target, plans, chosen, fleet=len(selection.all),
                              limit=limits.mass_change)
     say(with_verdict(render_plan(document, color=use_color(stdout_is_tty()), header=False),
-                     document))
+                     document), styled=True)
     show_notices(notices)
     stale = reviewed.stale(document) if reviewed is not None else []
     if stale:
@@ -206,7 +206,7 @@ def _locked_apply(target: Target, backend: Backend, selection: Selection, mercha
     def write(part: list[MerchantPlan]) -> list[MerchantReport]:
         reports = run(_write(target, backend, context, selection, merchants_dir, part,
                              options.allow_destructive, options.parallelism))
-        say(render_report([r.to_json() for r in reports], color=use_color(stdout_is_tty())))
+        say(render_report([r.to_json() for r in reports], color=use_color(stdout_is_tty())), styled=True)
         written.extend(reports)
         limits.collected.reports.extend(reports)
         return reports

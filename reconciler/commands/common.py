@@ -19,7 +19,16 @@ from typing import TYPE_CHECKING
 import click
 
 from reconciler.model import DesiredState
-from reconciler.secrets import MissingSecretError, SecretFileError, prefetch, redactor, resolve
+from reconciler.output.printable import terminal_safe
+from reconciler.secrets import (
+    MIN_LENGTH,
+    MissingSecretError,
+    SecretFileError,
+    UnsafeSecretError,
+    prefetch,
+    redactor,
+    resolve,
+)
 from reconciler.targets import Target
 
 if TYPE_CHECKING:  # the HTTP stack loads only when a run reads
@@ -65,7 +74,7 @@ def load_selection(merchants_dir: Path, include: Iterable[str] = (), exclude: It
     freeze_long_lived()
     if result.problems:
         for problem in result.problems:
-            click.echo(problem.format(), err=True)
+            say(problem.format(), err=True)
         raise CommandError(
             f"{len(result.problems)} problem(s) in merchant files; nothing was read or written "
             f"(run 'reconciler validate' for details)"
@@ -115,9 +124,9 @@ def check_credentials(target: Target, merchants: Iterable[DesiredState]) -> None
     On a live target an unset variable stops the whole run (exit 1), naming
     each variable and who uses it, never a value; so does, on any target, a
     `sops:` file that cannot be decrypted or lacks a key, naming the file and
-    the key path. Nothing is sent anywhere. The files are decrypted first, in
-    parallel, each once. Resolving up front also registers every value with
-    the redactor.
+    the key path, and a value too short to redact safely (`env:` or `sops:`).
+    Nothing is sent anywhere. The files are decrypted first, in parallel, each
+    once. Resolving up front also registers every value with the redactor.
     """
     merchants = list(merchants)
     environ = dict(os.environ)
@@ -127,6 +136,7 @@ def check_credentials(target: Target, merchants: Iterable[DesiredState]) -> None
         fields["references"] = len(refs)
     missing: dict[str, list[str]] = {}
     unreadable: dict[str, list[str]] = {}
+    short: dict[str, list[str]] = {}
     for merchant in merchants:
         for ref in merchant.credentials.all().values():
             try:
@@ -135,15 +145,17 @@ def check_credentials(target: Target, merchants: Iterable[DesiredState]) -> None
                 missing.setdefault(ref.var, []).append(merchant.slug)
             except SecretFileError as exc:
                 unreadable.setdefault(str(exc), []).append(merchant.slug)
+            except UnsafeSecretError:
+                short.setdefault(str(ref), []).append(merchant.slug)
     problems = []
+    if short:
+        problems.append(f"credential(s) shorter than {MIN_LENGTH} characters, too short to hide "
+                        f"safely from output: {_users(short)}. Set the real credentials")
     if unreadable:
-        problems.append("secret file(s) cannot be used: " + "; ".join(
-            f"{text} (used by {', '.join(sorted(set(slugs)))})"
-            for text, slugs in sorted(unreadable.items())))
+        problems.append(f"secret file(s) cannot be used: {_users(unreadable)}")
     if missing:
-        listed = "; ".join(f"{var} (used by {', '.join(sorted(set(slugs)))})"
-                           for var, slugs in sorted(missing.items()))
-        problems.append(f"environment variable(s) not set: {listed}. Export them and run again")
+        problems.append(f"environment variable(s) not set: {_users(missing)}. "
+                        "Export them and run again")
     if problems:
         raise CommandError(". ".join(problems) + "; nothing was sent.")
 
@@ -171,9 +183,28 @@ def require_state_dir(target: Target, *, writes: bool = False) -> None:
                            f"({exc.strerror or exc}); {fix}") from None
 
 
-def say(text: str, *, err: bool = False) -> None:
-    """Every line a command prints goes through the redactor."""
+def _users(by_name: dict[str, list[str]]) -> str:
+    return "; ".join(f"{name} (used by {', '.join(sorted(set(slugs)))})"
+                     for name, slugs in sorted(by_name.items()))
+
+
+def say(text: str, *, err: bool = False, styled: bool = False) -> None:
+    """Every line a command prints goes through the redactor, its control characters escaped.
+
+    `styled`: the text carries color codes and its renderer escaped every value itself.
+    """
     text = redactor.redact(text)
+    _print(text if styled else terminal_safe(text), err=err)
+
+
+def say_json(document: object) -> None:
+    """Print a JSON document, redacted by value (never by text: that could break its syntax)."""
+    from reconciler.output.jsonout import pretty
+
+    _print(pretty(redactor.redact_values(document)))
+
+
+def _print(text: str, *, err: bool = False) -> None:
     if not _write_fully(sys.stderr if err else sys.stdout, text + "\n"):
         click.echo(text, err=err)
 

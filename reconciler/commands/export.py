@@ -2,9 +2,11 @@
 
 `export SLUG` identifies the merchant through its file (ids and secret
 references) and prints YAML that validates and, once the live settings are
-complete, plans to no changes. `export --all --out-dir DIR` writes a file
-for every merchant found on the target that has no file yet (sandbox only:
-see reconciler/export/identity.py).
+complete, plans to no changes; `--write` replaces the merchant's own file
+with it, `--out-dir DIR` writes DIR/SLUG.yaml. `export --all --out-dir DIR`
+writes a file for every merchant found on the target that has no file yet
+(sandbox only: see reconciler/export/identity.py). Files are written only
+once their YAML validates, atomically (reconciler/export/files.py).
 """
 
 from __future__ import annotations
@@ -14,12 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import click
+
 from reconciler.commands.common import CommandError, say
 from reconciler.config import LoadResult, load_merchants
 from reconciler.config.profiles import ProfileStore
 from reconciler.engine.plan import error_text, merge_snapshots, read_live
 from reconciler.engine.runtime import client_pool, run
 from reconciler.export.document import Built, ExportError, build, load_candidate
+from reconciler.export.files import ExportWriteError, check_slug, write_merchant_file
 from reconciler.export.identity import (
     PROFILE,
     DiscoveryError,
@@ -29,7 +34,7 @@ from reconciler.export.identity import (
     sandbox_accounts,
 )
 from reconciler.model import DesiredState
-from reconciler.secrets import redactor
+from reconciler.output.printable import terminal_safe
 from reconciler.targets import Target
 
 
@@ -45,21 +50,39 @@ class Subject:
     read_hint: str = ""  # added to a read failure's message
 
 
-def run_export(target: Target, merchants_dir: Path, *, slug: str | None, out_dir: Path | None) -> int:
+@dataclass(frozen=True)
+class Destination:
+    """Where exported YAML goes: stdout, DIR/SLUG.yaml, or over the merchant's own file."""
+
+    out_dir: Path | None = None
+    in_place: bool = False
+
+
+def run_export(target: Target, merchants_dir: Path, *, slug: str | None,
+               destination: Destination) -> int:
     say(f"Target: {target.name}", err=True)
+    try:
+        if slug is not None:
+            check_slug(slug, "SLUG")
+    except ExportWriteError as exc:
+        raise CommandError(str(exc)) from None
     loaded = load_merchants(merchants_dir)
     profile = _profile(merchants_dir)
+    rejected: list[tuple[str, Built | str]] = []
     try:
         subjects = [_subject(slug, loaded, profile, target, merchants_dir)] if slug else \
-            _unfiled(loaded, profile, target, merchants_dir)
+            _unfiled(loaded, profile, target, merchants_dir, rejected)
     except (DiscoveryError, ExportError) as exc:
         raise CommandError(str(exc)) from None
     try:
+        # Where the files will live (the schema line is relative to it): the out dir, or the
+        # merchants directory (--write, or printed for '> merchants/SLUG.yaml').
         results = run(_export_all(target, loaded.merchants, merchants_dir, subjects,
-                                  out_dir if not slug else None))
+                                  destination.out_dir))
     except (ValueError, OSError) as exc:  # e.g. a bad sandbox scenario selection or state file
         raise CommandError(error_text(exc)) from None
-    return _emit(results, out_dir if not slug else None)
+    sources = {m.slug: m.source for m in loaded.merchants}
+    return _emit([*results, *rejected], destination, merchants_dir, sources)
 
 
 def _profile(merchants_dir: Path) -> dict[str, Any]:
@@ -82,7 +105,7 @@ def _subject(slug: str, loaded: LoadResult, profile: dict[str, Any], target: Tar
         raise CommandError(f"{merchants_dir / slug}.yaml has problems; fix them first "
                            "(run 'reconciler validate')")
     if target.is_sandbox:
-        for subject in _unfiled(loaded, profile, target, merchants_dir):
+        for subject in _unfiled(loaded, profile, target, merchants_dir, rejected=[]):
             if subject.slug == slug:
                 return subject
     raise CommandError(
@@ -100,12 +123,19 @@ def _filed(desired: DesiredState, profile: dict[str, Any], target: Target) -> Su
     return Subject(desired.slug, identity_of_file(desired, profile), desired, h5, header)
 
 
-def _unfiled(loaded: LoadResult, profile: dict[str, Any], target: Target,
-             merchants_dir: Path) -> list[Subject]:
+def _unfiled(loaded: LoadResult, profile: dict[str, Any], target: Target, merchants_dir: Path,
+             rejected: list[tuple[str, Built | str]]) -> list[Subject]:
+    """Subjects for the target's merchants without a file; `rejected` gets those whose
+    name on the target could not be a file name (never used to make a path)."""
     filed = {m.slug for m in loaded.merchants} | {Path(p.file).stem for p in loaded.problems}
     subjects = []
     for account in sandbox_accounts(target):
         if account.slug in filed:
+            continue
+        try:
+            check_slug(account.slug, "the target names a merchant")
+        except ExportWriteError as exc:
+            rejected.append((account.slug, f"{exc}; skipped"))
             continue
         identity = identity_of_account(account, profile)
         reader, problems = load_candidate(identity, account.slug, merchants_dir)
@@ -148,22 +178,33 @@ async def _export_all(target: Target, filed: list[DesiredState], merchants_dir: 
         return list(await asyncio.gather(*(one(s) for s in subjects)))
 
 
-def _emit(results: list[tuple[str, Built | str]], out_dir: Path | None) -> int:
+def _emit(results: list[tuple[str, Built | str]], destination: Destination, merchants_dir: Path,
+          sources: dict[str, str]) -> int:
     failed = [(slug, r) for slug, r in results if isinstance(r, str)]
-    if out_dir is None:
+    if destination.out_dir is None and not destination.in_place:
         if failed:
             raise CommandError(f"could not export {failed[0][0]}: {failed[0][1]}")
         built = results[0][1]
         assert isinstance(built, Built)
-        say(built.text.rstrip("\n"))
+        # Redacted by value when built (reconciler/export/document.py); text redaction
+        # could break the YAML. Control characters in it are already YAML escapes.
+        click.echo(terminal_safe(built.text.rstrip("\n")))
         return 0
     if not results:
         say("No merchant without a file found on the target; nothing to export.", err=True)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    directory = merchants_dir if destination.in_place else destination.out_dir
+    assert directory is not None
+    if not destination.in_place:
+        directory.mkdir(parents=True, exist_ok=True)
     for slug, result in results:
         if isinstance(result, Built):
-            (out_dir / f"{slug}.yaml").write_text(redactor.redact(result.text), encoding="utf-8")
-            say(f"Wrote {out_dir / slug}.yaml", err=True)
+            existing = Path(sources[slug]) if destination.in_place and slug in sources else None
+            try:
+                path = write_merchant_file(directory, slug, result.text, merchants_dir, existing)
+            except (ExportWriteError, OSError) as exc:
+                failed.append((slug, str(exc)))
+                continue
+            say(f"Wrote {path}", err=True)
     for slug, reason in failed:
         say(f"Error: could not export {slug}: {reason}", err=True)
     return 1 if failed else 0

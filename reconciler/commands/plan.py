@@ -15,6 +15,7 @@ from reconciler.commands.common import (
     read_with_progress,
     require_state_dir,
     say,
+    say_json,
     show_notices,
     stdout_is_tty,
     timed,
@@ -84,14 +85,14 @@ def resolve_commit(option: str | None, merchants_dir: Path) -> str | None:
 def emit(document: dict[str, Any], fmt: str, apply_command: str | None = None,
          header: bool = True) -> None:
     if fmt == "json":
-        say(pretty(document))
+        say_json(document)
         return
     if fmt == "markdown":
         kwargs = {"apply_command": apply_command} if apply_command else {}
         rendered = render_markdown(document, **kwargs)
     else:
         rendered = render_plan(document, color=use_color(stdout_is_tty()), header=header)
-    say(with_verdict(rendered, document, blank=fmt == "markdown"))
+    say(with_verdict(rendered, document, blank=fmt == "markdown"), styled=fmt == "text")
 
 
 def with_verdict(rendered: str, document: dict[str, Any], *, blank: bool = False) -> str:
@@ -113,10 +114,9 @@ def write_plan_file(document: dict[str, Any], path: Path) -> None:
     """Save the JSON plan atomically; an unwritable path is a clean error (exit 1)."""
     from reconciler.commands.common import CommandError
     from reconciler.output.files import OutputFileError, write_atomically
-    from reconciler.secrets import redactor
 
-    try:
-        write_atomically(path, redactor.redact(pretty(document)) + "\n")
+    try:  # `build_document` has already redacted the plan by value
+        write_atomically(path, pretty(document) + "\n")
     except OutputFileError as exc:
         raise CommandError(f"--out {exc}") from None
 

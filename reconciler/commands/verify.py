@@ -12,10 +12,10 @@ from reconciler.commands.common import (
     read_with_progress,
     require_state_dir,
     say,
+    say_json,
     show_notices,
 )
 from reconciler.engine.plan import error_text
-from reconciler.output.jsonout import pretty
 from reconciler.targets import Target
 from reconciler.verify.report import document, render_text
 from reconciler.verify.results import Status
@@ -49,7 +49,7 @@ def run_verify(target: Target, selection: Selection, merchants_dir: Path, *, fmt
                       for r in reports})
     if fmt == "json":
         extra = {"waiting": [{"merchant": s, "manual_actions": a} for s, a in waiting.items()]}
-        say(pretty({**document(target.name, reports), **(extra if skip_waiting else {})}))
+        say_json({**document(target.name, reports), **(extra if skip_waiting else {})})
     else:
         say(render_text(target.name, reports, header=False))
         for slug, actions in waiting.items():

@@ -94,6 +94,7 @@ RULES: dict[str, RuleInfo] = {
     "R026": RuleInfo("H5 Redirect approval needs evidence", "record who approved it, where and when, e.g. 'AM Jane Doe, ticket TTS-4821, 2026-10-02'"),
     "R027": RuleInfo("Pipe17 integration missing", "declare pipe17.integrations.tiktok_shop, .shopify and .loop"),
     "R028": RuleInfo("one variable used for two different credentials", "give each credential its own environment variable"),
+    "R029": RuleInfo("Loop portal domain must not use punycode (xn--) labels", "write the portal's ASCII host name; an xn-- label can spell a look-alike of another merchant's domain"),
     # Across merchant files
     "R030": RuleInfo("Shopify shop claimed by two merchant files", "keep the shop in one merchant file"),
     "R031": RuleInfo("TikTok shop claimed by two merchant files", "keep the TikTok shop id in one merchant file"),

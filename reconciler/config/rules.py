@@ -141,6 +141,22 @@ def _portal_domain(data: dict[str, Any]) -> Iterator[Finding]:
     elif domain.endswith(".myshopify.com"):
         yield Finding("R025", path, f"loop.portal_domain {domain} is a Shopify store domain, "
                       "not the Loop returns portal")
+    elif any(label.startswith("xn--") for label in domain.split(".")):
+        # An IDNA label renders as Unicode in browsers and TikTok's app, where
+        # "xn--brghtbasics-9ib" reads as "brightbasics" with a look-alike letter.
+        yield Finding("R029", path, f"loop.portal_domain {domain} has a punycode (xn--) label, "
+                      f"shown to buyers as {_unicode(domain)!r}")
+
+
+def _unicode(domain: str) -> str:
+    """How a browser would show `domain` (each xn-- label decoded)."""
+    labels = []
+    for label in domain.split("."):
+        try:
+            labels.append(label[4:].encode("ascii").decode("punycode") if label.startswith("xn--") else label)
+        except UnicodeError:
+            labels.append(label)
+    return ".".join(labels)
 
 
 def _identity(data: dict[str, Any], slug: str) -> Iterator[Finding]:

@@ -8,6 +8,9 @@ the same checksum, and merged shard plans give the unsharded plan's checksum.
 Each merchant entry also carries its own `checksum` (the same content, for
 that merchant alone), so `apply --plan --merchant/--exclude/--shard` can
 check the selected part of a reviewed plan for staleness without the rest.
+
+Entries are redacted by value before any checksum is taken, so the saved,
+printed and checked documents are the same bytes-for-meaning.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from reconciler import __version__
+from reconciler.secrets import redactor
 
 FORMAT_VERSION = "1"
 _CHECKSUM_KEYS = ("merchant", "status", "error", "changes", "manual_actions")
@@ -70,9 +74,9 @@ def summarize(merchants: Iterable[Mapping[str, Any]]) -> dict[str, int]:
 
 def build_document(target: str, merchants: list[Mapping[str, Any]],
                    created_at: datetime | None = None) -> dict[str, Any]:
-    """Assemble a plan document from per-merchant entries (any order)."""
+    """Assemble a plan document from per-merchant entries (any order), redacted by value."""
     ordered = [{**m, "checksum": merchant_checksum(target, m)}
-               for m in sorted(merchants, key=lambda m: m["merchant"])]
+               for m in redactor.redact_values(sorted(merchants, key=lambda m: m["merchant"]))]
     return {
         "format_version": FORMAT_VERSION,
         "tool_version": __version__,

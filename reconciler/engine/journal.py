@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from reconciler import private
 from reconciler.model import Change
 from reconciler.secrets import redactor
 
@@ -43,13 +44,14 @@ def append_line(fd: int, line: str) -> None:
 
 
 def open_private(path: Path) -> int:
-    return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    """An append descriptor on `path`, created 0600 whatever the umask: the operator's record."""
+    return private.open_private(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
 
 
 class Journal:
     def __init__(self, state_dir: Path, target: str, run_id: str | None = None) -> None:
         directory = state_dir / "journal"
-        directory.mkdir(parents=True, exist_ok=True)
+        private.private_dir(directory)
         self.run_id = run_id or new_run_id()
         self.path = directory / f"{self.run_id}.jsonl"
         self.target = target
@@ -69,7 +71,11 @@ class Journal:
         }
         if error:
             entry["error"] = redactor.redact(error)
-        line = redactor.redact(json.dumps(entry, ensure_ascii=False))
+        # Values are redacted by value, never the serialized line; the fields that
+        # identify a write (merchant, address, phase) stay as they are, so outcomes
+        # still pair with their intents.
+        entry["before"], entry["after"] = redactor.redact_values([change.before, change.after])
+        line = json.dumps(entry, ensure_ascii=False)
         with self._lock:
             # In the kernel before the request is sent: the line survives the
             # process being killed (not a power cut, like any write-back cache),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ from filelock import FileLock, Timeout
 
 from reconciler.backend.errors import BackendError
 from reconciler.backend.identity import Identity
+from reconciler.private import FILE_MODE, open_private, private_dir
 
 
 class LockHeld(Exception):
@@ -43,14 +45,16 @@ class MerchantLock:
     def __init__(self, state_dir: Path, slug: str, *, wait_seconds: float = 2.0) -> None:
         directory = state_dir / "locks"
         try:
-            directory.mkdir(parents=True, exist_ok=True)
+            private_dir(directory)
+            if not directory.is_dir():
+                raise NotADirectoryError(directory)
         except (FileExistsError, NotADirectoryError):
             raise BackendError(f"{directory}: the lock directory is not a directory; "
                                "move it away and run again") from None
         self.slug = slug
         self.wait_seconds = wait_seconds
         self.path = directory / f"{slug}.lock"
-        self._lock = FileLock(str(self.path), thread_local=False)
+        self._lock = FileLock(str(self.path), thread_local=False, mode=FILE_MODE)
         self._holder = directory / f"{slug}.holder.json"
 
     def try_acquire(self, identity: Identity | None = None, timeout: float = 0) -> bool:
@@ -67,7 +71,9 @@ class MerchantLock:
                                f"({exc.strerror or type(exc).__name__})") from None
         info = (identity or Identity.current()).holder()
         with contextlib.suppress(OSError):  # naming the holder is a courtesy, never a failure
-            self._holder.write_text(json.dumps(info))
+            fd = open_private(self._holder, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(json.dumps(info))
         return True
 
     def holder(self) -> str:

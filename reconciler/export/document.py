@@ -27,6 +27,7 @@ from reconciler.engine import diff
 from reconciler.export.yamlout import DocPath, dump
 from reconciler.model import DesiredState
 from reconciler.providers import PROVIDER_CLASSES
+from reconciler.secrets import redactor
 
 MODELINE = "yaml-language-server: $schema="
 H5_PATH: DocPath = ("tiktok_shop", "h5_redirect")
@@ -104,6 +105,7 @@ def build(slug: str, identity: dict[str, Any], live: Mapping[str, Any], facts: M
     baseline, problems = load_candidate(identity, slug, merchants_dir)
     if baseline is None:
         raise ExportError(f"{slug}: the merchant's ids do not validate: " + _describe(problems))
+    live = redactor.redact_values(dict(live))  # a live value holding a credential becomes "***"
     notes: list[str] = []
     overrides = _differences(baseline.settings, live, notes, unavailable or {})
     accepted = _screen(identity, overrides, slug, merchants_dir, live, notes)

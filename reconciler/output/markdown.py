@@ -7,15 +7,18 @@ the apply command. GitHub rejects comments over 65,536 characters: every
 change set is always named with its count; the lists of merchant names are
 shortened to fit, saying how many are left out and that the full plan is the
 `reconciler-plan` artifact. Blank lines around every HTML block keep the
-markdown after it (tables, the footer's rule) rendering as markdown.
+markdown after it (tables, the footer's rule) rendering as markdown. Values are
+shown in full; a long or multi-line one is shown under its table as a diff.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from reconciler.output.groups import groups_of
+from reconciler.output.printable import is_long, line_diff, value_diff
 
 GITHUB_LIMIT = 65_536
 MARKER = "<!-- reconciler-plan -->"
@@ -28,11 +31,29 @@ def _n(count: int) -> str:
     return f"{count:,}"
 
 
-def _cell(value: Any, width: int = 160) -> str:
+def _cell(value: Any) -> str:
+    if is_long(value):
+        return "(see below)"
     text = json.dumps(value, ensure_ascii=False)
-    if len(text) > width:
-        text = text[: width - 1] + "…"
     return "`" + text.replace("`", "'").replace("|", "\\|").replace("\n", " ") + "`"
+
+
+def _detail(change: dict[str, Any]) -> list[str]:
+    """A fenced diff block for a change whose value is long or multi-line; nothing otherwise."""
+    before, after = change["before"], change["after"]
+    if change["action"] == "update":
+        lines = value_diff(before, after)
+    else:
+        value, sign = (after, "+") if change["action"] == "create" else (before, "-")
+        if not is_long(value):
+            return []
+        lines = [f"{sign} {line[2:]}" for line in line_diff("", value)]
+    if not lines:
+        return []
+    # A fence longer than any run of backticks inside, so no value can close it.
+    longest = max((len(run) for line in lines for run in re.findall(r"`+", line)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return ["", f"`{change['address']}`:", "", fence + "diff", *lines, fence]
 
 
 def _commit(document: dict[str, Any]) -> str:
@@ -72,7 +93,7 @@ def _attention(groups: list[dict[str, Any]]) -> list[str]:
             if c["destructive"] or c["blocked_by"] == "destructive":
                 state = "blocked" if c["blocked_by"] == "destructive" else "allowed"
                 rows.append(f"- ⛔ {_who(group)} `{c['address']}` "
-                            f"{_cell(c['before'], 40)} → {_cell(c['after'], 40)} ({state})")
+                            f"{_cell(c['before'])} → {_cell(c['after'])} ({state})")
     return rows
 
 
@@ -87,7 +108,8 @@ def _title(group: dict[str, Any]) -> str:
 
 
 def group_table(group: dict[str, Any]) -> list[str]:
-    lines = []
+    lines: list[str] = []
+    details: list[str] = []
     if group["changes"]:
         lines += ["| | address | before | after | note |", "|---|---|---|---|---|"]
         for c in group["changes"]:
@@ -100,7 +122,8 @@ def group_table(group: dict[str, Any]) -> list[str]:
                 notes.append("as the template states it")
             lines.append(f"| {_SIGN[c['action']]} | `{c['address']}` | {_cell(c['before'])} | "
                          f"{_cell(c['after'])} | {'; '.join(notes)} |")
-        lines.append("")
+            details += _detail(c)
+        lines += [*details, ""]
     for action in group["manual_actions"]:
         lines.append(f"- 🖐 **{action['id']}**: {action.get('title') or ''}")
     if group["manual_actions"]:

@@ -1,9 +1,11 @@
-"""Plans and apply reports for people: `+ ~ -` lines, a summary line, color on terminals."""
+"""Plans and apply reports for people: `+ ~ -` lines, a summary line, color on terminals.
+
+Every value is shown in full with its control characters escaped; a long or
+multi-line value gets lines of its own and a word or line diff.
+"""
 
 from __future__ import annotations
 
-import difflib
-import json
 import os
 import textwrap
 from typing import Any
@@ -11,6 +13,7 @@ from typing import Any
 import click
 
 from reconciler.output.groups import groups_of
+from reconciler.output.printable import is_long, line_diff, show, terminal_safe, value_diff
 
 SYMBOL = {"create": ("+", "green"), "update": ("~", "yellow"), "delete": ("-", "red")}
 
@@ -29,46 +32,50 @@ def use_color(stream_is_tty: bool) -> bool:
             and os.environ.get("TERM") != "dumb")
 
 
-def show(value: Any, width: int = 60) -> str:
-    text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= width else text[: width - 1] + "…\""
-
-
 def _style(text: str, color: bool, **kwargs: Any) -> str:
     return click.style(text, **kwargs) if color else text
 
 
-def render_change(change: dict[str, Any], color: bool, width: int = 60) -> str:
+def render_change(change: dict[str, Any], color: bool) -> str:
     symbol, fg = SYMBOL[change["action"]]
-    line = f"  {symbol} {change['address']}: "
+    line = f"  {symbol} {terminal_safe(change['address'])}: "
+    before, after = change["before"], change["after"]
     if change["action"] == "create":
-        line += show(change["after"], width)
+        line += "(new value below)" if is_long(after) else show(after)
     elif change["action"] == "delete":
-        line += f"{show(change['before'], width)} (remove)"
+        line += "(remove the value below)" if is_long(before) else f"{show(before)} (remove)"
+    elif is_long(before) or is_long(after):
+        line += "(changed, see below)"
     else:
-        line += f"{show(change['before'], width)} -> {show(change['after'], width)}"
+        line += f"{show(before)} -> {show(after)}"
     line = _style(line, color, fg=fg)
     if change.get("blocked_by") == "destructive":
         line += _style("  [destructive: blocked, needs --allow-destructive]", color, fg="red", bold=True)
     elif change.get("blocked_by"):
-        line += _style(f"  [held back by {change['blocked_by']}]", color, fg="cyan")
+        line += _style(f"  [held back by {terminal_safe(change['blocked_by'])}]", color, fg="cyan")
     elif change.get("destructive"):
         line += _style("  [destructive]", color, fg="red")
     return line
 
 
-def text_diff(before: Any, after: Any) -> list[str]:
-    """Line-by-line detail for changed multi-line text (portal instructions), for reviewers."""
-    if not (isinstance(before, str) and isinstance(after, str)) or "\n" not in before + after:
-        return []
-    lines = difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=1)
-    return [f"      {line}" for line in list(lines)[2:]]  # drop the ---/+++ header
+def change_detail(change: dict[str, Any]) -> list[str]:
+    """The lines under a change whose value is long or multi-line: values in full, then a diff."""
+    before, after = change["before"], change["after"]
+    if change["action"] == "update":
+        lines = value_diff(before, after)
+    else:
+        value, sign = (after, "+") if change["action"] == "create" else (before, "-")
+        if not is_long(value):
+            return []
+        lines = ([f"{sign} {line[2:]}" for line in line_diff("", value)] if "\n" in value
+                 else [f"{sign} {show(value)}"])
+    return [f"      {line}" for line in lines]
 
 
 def render_merchant(entry: dict[str, Any], color: bool) -> list[str]:
     slug = _style(entry["merchant"], color, bold=True)
     if entry["status"] == "error":
-        return [f"{slug}: " + _style(f"error: {entry['error']}", color, fg="red")]
+        return [f"{slug}: " + _style(f"error: {terminal_safe(entry['error'])}", color, fg="red")]
     changes, manual = entry["changes"], entry["manual_actions"]
     unavailable = [_style(f"  ? unavailable {u['contract']}: {u['endpoint']}: {u['reason']}", color,
                           fg="yellow") for u in entry.get("unavailable") or []]
@@ -77,12 +84,13 @@ def render_merchant(entry: dict[str, Any], color: bool) -> list[str]:
     lines = [f"{slug}: {len(changes)} to change, {len(manual)} manual action(s)", *unavailable]
     for change in changes:
         lines.append(render_change(change, color))
-        lines += text_diff(change["before"], change["after"])
+        lines += change_detail(change)
     for action in manual:
-        lines.append(_style(f"  ! manual {action['id']}: {action.get('title') or ''}", color, fg="cyan"))
-        lines.append(f"      {action['instructions']}")
+        title = terminal_safe(f"{action['id']}: {action.get('title') or ''}", keep_newlines=False)
+        lines.append(_style(f"  ! manual {title}", color, fg="cyan"))
+        lines.append(f"      {terminal_safe(action['instructions'])}")
         if action.get("link"):
-            lines.append(f"      {action['link']}")
+            lines.append(f"      {terminal_safe(action['link'], keep_newlines=False)}")
     return lines
 
 
@@ -101,7 +109,7 @@ def render_group(group: dict[str, Any], color: bool) -> list[str]:
     who = _style(f"{len(group['merchants']):,} merchants", color, bold=True)
     changes, manual = group["changes"], group["manual_actions"]
     if group["status"] == "error":
-        lines = [f"{who}: " + _style(f"error: {group['error']}", color, fg="red")]
+        lines = [f"{who}: " + _style(f"error: {terminal_safe(group['error'])}", color, fg="red")]
     elif not changes and not manual:
         lines = [f"{who}: no changes"]
     else:
@@ -109,11 +117,12 @@ def render_group(group: dict[str, Any], color: bool) -> list[str]:
     for change in changes:
         note = "  (as the template states it)" if change.get("templated") else ""
         # wider than a merchant's line: a template's edit is often at its end
-        lines.append(render_change(change, color, width=160) + note)
-        lines += text_diff(change["before"], change["after"])
+        lines.append(render_change(change, color) + note)
+        lines += change_detail(change)
     for action in manual:
-        lines.append(_style(f"  ! manual {action['id']}: {action.get('title') or ''}", color, fg="cyan"))
-    names = textwrap.wrap(", ".join(group["merchants"]), width=100,
+        title = terminal_safe(f"{action['id']}: {action.get('title') or ''}", keep_newlines=False)
+        lines.append(_style(f"  ! manual {title}", color, fg="cyan"))
+    names = textwrap.wrap(terminal_safe(", ".join(group["merchants"]), keep_newlines=False), width=100,
                           break_on_hyphens=False, break_long_words=False)
     return [*lines, "  merchants: " + (names[0] if names else ""), *(f"    {n}" for n in names[1:])]
 
@@ -140,7 +149,8 @@ def render_report(reports: list[dict[str, Any]], color: bool = False) -> str:
     for report in reports:
         slug = _style(report["merchant"], color, bold=True)
         if report.get("error"):
-            lines.append(f"{slug}: " + _style(f"not applied: {report['error']}", color, fg="red"))
+            lines.append(f"{slug}: " + _style(f"not applied: {terminal_safe(report['error'])}", color,
+                                              fg="red"))
             continue
         if not report["changes"]:
             continue
@@ -148,9 +158,9 @@ def render_report(reports: list[dict[str, Any]], color: bool = False) -> str:
         for change in report["changes"]:
             totals[change["result"]] += 1
             fg = {"applied": "green", "failed": "red", "skipped": "yellow"}[change["result"]]
-            text = f"  {change['result']:<8} {change['address']}"
+            text = f"  {change['result']:<8} {terminal_safe(change['address'])}"
             if change.get("reason"):
-                text += f"  ({change['reason']})"
+                text += f"  ({terminal_safe(change['reason'])})"
             lines.append(_style(text, color, fg=fg))
     lines.append(
         f"Apply: {totals['applied']} applied, {totals['failed']} failed, {totals['skipped']} skipped."

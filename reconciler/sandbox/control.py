@@ -33,6 +33,7 @@ PREFIX = "/_sandbox"
 
 def redacted_state(emu: Emulator) -> dict[str, Any]:
     data = emu.to_json()
+    data.pop("state_key", None)
     for record in data["merchants"].values():
         record["credentials"] = {name: "***" for name in record["credentials"]}
         book = record.get("tiktok_auth")

@@ -286,7 +286,7 @@ def _graphql(emu: Emulator) -> Any:
         if not found or not shopify_versions.is_version(version):
             return JSONResponse({"errors": "Not Found"}, status_code=404)
         record = found[0]
-        if request.headers.get("x-shopify-access-token") != record["credentials"]["shopify_access_token"]:
+        if not emu.accepts(record, "shopify_access_token", request.headers.get("x-shopify-access-token")):
             return JSONResponse({"errors": UNAUTHORIZED}, status_code=401)
         parsed = _payload(await request.body())
         if parsed is None:

@@ -3,13 +3,16 @@
 Layout (`Emulator.data`, what `to_json()` returns and the state file holds):
 
     {"format": 1,
+     "state_key": hex key of the credential digests (see `accepted`),
      "merchants": {slug: {"spec": {...ids, scenarios},
-                          "credentials": {tiktok_app_key, ..., loop_api_key},
+                          "credentials": {tiktok_app_key: "hmac-sha256:...", ...},
                           "tiktok_shop": {shop, authorized, return_proxy, orders},
                           "pipe17": {integrations, orders},
                           "shopify": {shop, app_installation, scopes, orders},
                           "loop": {portal, returns}}}}
 
+Credentials are kept as keyed digests only; a state file written by an
+older version, holding values, is rewritten with digests when loaded.
 Runtime-only parts (request counters, faults, rate-limit windows, Shopify
 cost buckets) are not persisted. Behaviour that follows from configuration
 (whether a Loop refund reaches TikTok) is computed when read, never stored.
@@ -24,6 +27,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from reconciler.model import DesiredState
+from reconciler.sandbox.accepted import AcceptedCredentials, is_digest, new_state_key
 from reconciler.sandbox.faults import SERVICE_NAMES, Faults
 from reconciler.sandbox.limits import LeakyBucket, Limits, SlidingWindow, TokenPolicy
 from reconciler.sandbox.seed import (
@@ -46,6 +50,9 @@ def mode_from_env(environ: Mapping[str, str] | None = None) -> str:
     if mode not in MODES:
         raise ValueError(f"{MODE_ENV}={mode!r} is not a sandbox mode (one of: {', '.join(MODES)})")
     return mode
+
+
+_NOT_CREDENTIALS = frozenset({"cipher", "shopify_shop"})
 
 
 class Stats:
@@ -84,7 +91,8 @@ class Emulator:
         if mode not in MODES:
             raise ValueError(f"unknown sandbox mode {mode!r}")
         self.mode = mode
-        self.data: dict[str, Any] = {"format": FORMAT, "merchants": {}}
+        self.data: dict[str, Any] = {"format": FORMAT, "state_key": new_state_key(), "merchants": {}}
+        self.accepted = AcceptedCredentials(self.data["state_key"])
         self.stats = Stats()
         self.faults = Faults()
         self.limits = Limits()
@@ -117,6 +125,42 @@ class Emulator:
         self.data = copy.deepcopy(dict(data)) if copy_data else dict(data)
         self._index = None
         self.take_changes()
+        if self._migrate():
+            self._dirty_all = True  # the caller's next save rewrites the file without the values
+
+    def _migrate(self) -> bool:
+        """Key the state and replace credential values (older state files) by digests."""
+        migrated = not isinstance(self.data.get("state_key"), str)
+        if migrated:
+            self.data["state_key"] = new_state_key()
+        self.accepted = self.accepted.rekeyed(self.data["state_key"])
+        for record in self.merchants.values():
+            credentials = record.get("credentials") or {}
+            if not all(is_digest(v) for v in credentials.values()):
+                record["credentials"] = self.accepted.accept(credentials)
+                migrated = True
+            migrated = self._migrate_tokens(record.get("tiktok_auth")) or migrated
+        return migrated
+
+    def _migrate_tokens(self, book: dict[str, Any] | None) -> bool:
+        """Tokens the auth host issued are keyed by digest too (older files held the tokens)."""
+        if not book:
+            return False
+        migrated = False
+        for kind in ("refresh_tokens", "access_tokens"):
+            tokens = book.get(kind) or {}
+            if not all(is_digest(t) for t in tokens):
+                book[kind] = {self.token_key(t): e for t, e in tokens.items()}
+                migrated = True
+        revoked = book.get("revoked") or []
+        if not all(is_digest(t) for t in revoked):
+            book["revoked"] = [self.token_key(t) for t in revoked]
+            migrated = True
+        return migrated
+
+    def token_key(self, token: str) -> str:
+        """How a credential or token is kept and looked up: its keyed digest, never its value."""
+        return token if is_digest(token) else self.accepted.digest(token)
 
     # -- seeding -------------------------------------------------------------
 
@@ -131,7 +175,7 @@ class Emulator:
         prefetch_credentials(merchants)
         for merchant in merchants:
             spec = spec_of(merchant, set(scenarios.get(merchant.slug, ())))
-            self.merchants[merchant.slug] = self._seeded(spec, credentials_of(merchant))
+            self.merchants[merchant.slug] = self._seeded(spec, self.accepted.accept(credentials_of(merchant)))
         self._changed()
 
     def sync(self, merchants: Iterable[DesiredState], scenarios: Mapping[str, set[str]] | None = None) -> None:
@@ -151,7 +195,7 @@ class Emulator:
             else:
                 chosen = set(scenarios.get(merchant.slug, ()))
             spec = spec_of(merchant, chosen)
-            credentials = credentials_of(merchant)
+            credentials = self.accepted.accept(credentials_of(merchant))
             if record is None or record["spec"] != spec:
                 self.merchants[merchant.slug] = self._seeded(spec, credentials)
                 self._changed()
@@ -189,7 +233,7 @@ class Emulator:
     def index_add(self, kind: str, value: str, record: Mapping[str, Any]) -> None:
         """Make `record` findable by `value` (a token issued just now) without a rebuild."""
         if self._index is not None:
-            slugs = self._index.setdefault((kind, value), [])
+            slugs = self._index.setdefault((kind, self.token_key(value)), [])
             if record["spec"]["slug"] not in slugs:
                 slugs.append(record["spec"]["slug"])
 
@@ -222,7 +266,9 @@ class Emulator:
     # -- lookups used by the service modules ---------------------------------
 
     def find(self, kind: str, value: str | None) -> list[dict[str, Any]]:
-        """Merchant records whose `kind` (a credential name, `cipher`, `shopify_shop`) is `value`."""
+        """Merchant records whose `kind` (a credential name, `cipher`, `shopify_shop`) is `value`.
+
+        A credential is looked up by its digest: `value` is what a caller presented."""
         merchants = self.merchants
         return [merchants[s] for s in self._slugs(kind, value)]
 
@@ -233,6 +279,8 @@ class Emulator:
     def _slugs(self, kind: str, value: str | None) -> list[str]:
         if not value:
             return []
+        if kind not in _NOT_CREDENTIALS:
+            value = self.accepted.digest(value)
         if self._index is None:
             self._index = self._build_index()
         return self._index.get((kind, value), [])
@@ -255,7 +303,13 @@ class Emulator:
         # A fleet shares one app key, so only the first record is looked at
         # (`find` would build a list of every merchant's record).
         slugs = self._slugs("tiktok_app_key", app_key)
-        return self.merchants[slugs[0]]["credentials"]["tiktok_app_secret"] if slugs else None
+        if not slugs:
+            return None
+        return self.accepted.signing_secret(self.merchants[slugs[0]]["credentials"].get("tiktok_app_secret"))
+
+    def accepts(self, record: Mapping[str, Any], name: str, presented: str | None) -> bool:
+        """Whether `presented` is the credential `name` this merchant's record accepts."""
+        return self.accepted.matches(record["credentials"].get(name), presented)
 
     def request_id(self) -> str:
         self._request_seq += 1

@@ -7,7 +7,7 @@ so a write costs one merchant's record, not the fleet's. Every
 reset) a new snapshot replaces `FILE` atomically (temporary file +
 `os.replace`) and the log starts over. Replaying a log line twice is
 harmless, so a crash between the two steps loses nothing. Everything happens
-under `FILE.lock`.
+under `FILE.lock`. The three files are created 0600 (`reconciler.private`).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import Any
 from filelock import FileLock
 
 from reconciler.failures import StateFileError
+from reconciler.private import FILE_MODE, append_private, private_dir
 from reconciler.sandbox.state import Emulator
 
 STATE_FILE_NAME = "sandbox-state.json"
@@ -32,10 +33,19 @@ class StateStore:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.log_path = self.path.with_name(self.path.name + ".log")
-        self.lock = FileLock(str(self.path) + ".lock", timeout=30)
+        self._lock = FileLock(str(self.path) + ".lock", timeout=30, mode=FILE_MODE)
+        self._directory_made = False
         self._snapshot_seen: tuple[int, int, int] | None = None
         self._log_offset = 0
         self._log_entries = 0
+
+    @property
+    def lock(self) -> FileLock:
+        """The lock between processes; its directory is made (0700) when first asked for."""
+        if not self._directory_made:  # once: every request takes the lock
+            private_dir(self.path.parent)
+            self._directory_made = True
+        return self._lock
 
     def _identity(self) -> tuple[int, int, int] | None:
         try:
@@ -128,7 +138,7 @@ class StateStore:
             for slug in sorted(slugs)
             if slug in emulator.merchants
         )
-        with open(self.log_path, "ab") as handle:
+        with append_private(self.log_path, binary=True) as handle:
             start = handle.tell()
             handle.write(lines)
             handle.flush()
@@ -138,7 +148,7 @@ class StateStore:
             self._log_entries += len(slugs)
 
     def _write_snapshot(self, emulator: Emulator) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
         text = json.dumps(emulator.data, separators=(",", ":"))
         fd, temp = tempfile.mkstemp(prefix=self.path.name + ".", suffix=".tmp", dir=self.path.parent)
         try:
@@ -146,7 +156,7 @@ class StateStore:
                 handle.write(text)
                 handle.flush()
                 os.fsync(handle.fileno())
-            os.chmod(temp, 0o600)
+            os.chmod(temp, FILE_MODE)
             os.replace(temp, self.path)
         except BaseException:
             Path(temp).unlink(missing_ok=True)

@@ -57,18 +57,19 @@ def issue(emu: Emulator, record: dict[str, Any], *, keep_refresh: str | None = N
     access_expires = now + policy.access_token_lifetime
     # Expired tokens stay a day (still answered 105002, as TikTok does), then are forgotten.
     book["access_tokens"] = {t: e for t, e in book["access_tokens"].items() if e > now - 86_400}
-    book["access_tokens"][access] = access_expires
+    # Tokens are kept by keyed digest (see `accepted`): the state file never holds one.
+    book["access_tokens"][emu.token_key(access)] = access_expires
     refresh = keep_refresh
     if refresh is None:
         refresh = "TTR_" + secrets.token_urlsafe(24)
-        book["refresh_tokens"][refresh] = now + policy.refresh_token_lifetime
+        book["refresh_tokens"][emu.token_key(refresh)] = now + policy.refresh_token_lifetime
     emu.index_add("tiktok_access_token", access, record)
     emu.index_add("tiktok_refresh_token", refresh, record)
     emu.mark_dirty(record)
     shop = record["tiktok_shop"]["shop"]
     return {
         "access_token": access, "access_token_expire_in": access_expires,
-        "refresh_token": refresh, "refresh_token_expire_in": book["refresh_tokens"][refresh],
+        "refresh_token": refresh, "refresh_token_expire_in": book["refresh_tokens"][emu.token_key(refresh)],
         "open_id": "sbx-" + str(shop["id"])[-8:], "seller_name": shop["name"],
         "seller_base_region": shop["region"], "granted_scopes": ["seller.authorization.info"],
     }
@@ -125,7 +126,7 @@ def routes(emu: Emulator) -> list[Route]:
             return fail(36004001, "app_key or app_secret is invalid")
         given = query.get("refresh_token", "")
         records = [r for r in emu.find("tiktok_refresh_token", given)
-                   if auth_state(r)["refresh_tokens"].get(given, 0) > time.time()]
+                   if auth_state(r)["refresh_tokens"].get(emu.token_key(given), 0) > time.time()]
         if not records:
             return fail(36004004, "refresh_token is invalid, revoked or expired")
         record = records[0]

@@ -36,15 +36,18 @@ from reconciler.sandbox.state import Emulator, tiktok_returns
 from reconciler.sandbox.tiktok_sign import sign
 
 
-def _holds(record: dict[str, Any], token: str) -> bool:
-    """Whether `token` is the record's fixed access token or one the auth host issued it."""
+def _holds(emu: Emulator, record: dict[str, Any], token: str) -> bool:
+    """Whether `token` is the record's fixed access token or one the auth host issued it
+    (both kept as keyed digests, see `accepted`)."""
     book = (record.get("tiktok_auth") or {}).get("access_tokens", {})
-    return record["credentials"].get("tiktok_access_token") == token or token in book
+    return bool(token) and (emu.accepts(record, "tiktok_access_token", token)
+                            or emu.token_key(token) in book)
 
 
-def access_expired(record: dict[str, Any], token: str) -> bool:
+def access_expired(emu: Emulator, record: dict[str, Any], token: str) -> bool:
     """An access token the auth host issued (see tiktok_auth) whose expiry has passed."""
-    expires = (record.get("tiktok_auth") or {}).get("access_tokens", {}).get(token)
+    book = (record.get("tiktok_auth") or {}).get("access_tokens", {})
+    expires = book.get(emu.token_key(token)) if token else None
     return expires is not None and expires <= time.time()
 
 PREFIX = "/tiktok"
@@ -124,10 +127,10 @@ async def _authenticate(emu: Emulator, request: Request, *, shop_scoped: bool) -
                                          "exceed by more than 30 seconds, the current time.")
     access_token = request.headers.get("x-tts-access-token")
     records = [r for r in emu.find("tiktok_access_token", access_token)
-               if r["credentials"]["tiktok_app_key"] == app_key and _holds(r, access_token or "")]
+               if emu.accepts(r, "tiktok_app_key", app_key) and _holds(emu, r, access_token or "")]
     if not records:
         raise TikTokError(401, 105002, "access token is invalid")
-    if access_expired(records[0], access_token or ""):
+    if access_expired(emu, records[0], access_token or ""):
         raise TikTokError(401, 105002, "access token has expired")
     # Limits apply per app and seller: by shop on shop-scoped calls, by the
     # seller's access token on the others (a fleet shares one app key).

@@ -155,3 +155,40 @@ def test_every_write_is_in_the_audit_log_and_history_reads_it(runner: Runner) ->
     assert "acme-apparel" in text.stdout and "actions/runs/4242" in text.stdout
     bad = runner.cli("history", "--since", "yesterday-ish")
     assert bad.returncode == 1 and "--since 'yesterday-ish'" in bad.stderr
+
+
+def test_journal_and_audit_lines_replace_a_value_holding_a_secret_whole_and_are_private(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+    import json
+
+    from reconciler.backend import audit
+    from reconciler.backend.file import AUDIT, FileRunJournal
+    from reconciler.backend.identity import Identity
+    from reconciler.engine import journal as journal_module
+    from reconciler.secrets import Redactor
+
+    # A redactor of this test's own: the process-wide one would hide the value from other tests.
+    own = Redactor()
+    own.add("s3cret-inside-4d2f")
+    monkeypatch.setattr(audit, "redactor", own)
+    monkeypatch.setattr(journal_module, "redactor", own)
+    state_dir = tmp_path / "state"
+    run = FileRunJournal(state_dir, audit.AuditContext(Identity.current(), "sandbox", "run-1", "sha256:0"))
+    change = Change(ADDRESS, Action.UPDATE, "was s3cret-inside-4d2f here", "now s3cret-inside-4d2f.")
+
+    async def record() -> None:
+        await run.record("acme-apparel", change, "intent")
+        await run.record("acme-apparel", change, "applied")
+        await run.close()
+
+    asyncio.run(record())
+    journal_path, audit_path = Path(run.location), state_dir / AUDIT
+    for path in (journal_path, audit_path):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+        assert "s3cret" not in path.read_text(), path
+        entries = [json.loads(line) for line in path.read_text().splitlines()]
+        # Replaced whole: where the secret sat in the value does not show.
+        assert entries and all((e["before"], e["after"]) == ("***", "***") for e in entries), path
+    assert stat.S_IMODE(journal_path.parent.stat().st_mode) == 0o700
+    assert [e["phase"] for e in in_flight(state_dir)] == []  # the outcome still pairs with its intent

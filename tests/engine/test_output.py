@@ -76,5 +76,5 @@ def test_multi_line_text_changes_show_a_line_diff() -> None:
     document = build_document("sandbox", [{"merchant": "a", "status": "ok", "error": None,
                                            "changes": [change], "manual_actions": []}])
     text = render_plan(document)
-    assert "      -and email address." in text
-    assert "      +and shipping zip code." in text
+    assert "      - and email address." in text
+    assert "      + and shipping zip code." in text

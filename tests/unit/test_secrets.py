@@ -3,16 +3,22 @@ from __future__ import annotations
 import pytest
 
 from reconciler.model import SecretRef
-from reconciler.secrets import MissingSecretError, Redactor, resolve, sandbox_credential
+from reconciler.secrets import (
+    MissingSecretError,
+    Redactor,
+    UnsafeSecretError,
+    resolve,
+    sandbox_credential,
+)
 
 
 def test_every_occurrence_is_redacted_even_when_secrets_overlap() -> None:
     redactor = Redactor()
-    redactor.add("abcd")
-    assert redactor.redact("abcd") == "***"  # builds a first matcher
-    redactor.add("abcdefgh")  # added later, contains the first
-    redactor.add("xabc")  # starts before the first
-    assert redactor.redact("abcdefgh, xabcd and abc") == "***, *** and abc"
+    redactor.add("abcdefgh")
+    assert redactor.redact("abcdefgh") == "***"  # builds a first matcher
+    redactor.add("abcdefghijkl")  # added later, contains the first
+    redactor.add("xabcdefg")  # starts before the first
+    assert redactor.redact("abcdefghijkl, xabcdefgh and abcdefg") == "***, *** and abcdefg"
 
 
 def test_thousands_of_secrets_added_while_redacting_are_all_found() -> None:
@@ -42,10 +48,22 @@ def test_a_long_text_is_redacted_as_fully_as_a_short_one() -> None:
     assert redactor.redact("short CANARY-00299-secret") == "short ***"
 
 
-def test_short_values_are_not_treated_as_secrets() -> None:
+def test_a_credential_too_short_to_hide_is_refused_naming_its_reference(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RECONCILER_TEST_SHORT", "pull")
+    with pytest.raises(UnsafeSecretError) as caught:
+        resolve(SecretRef("RECONCILER_TEST_SHORT"), sandbox=True)
+    assert "env:RECONCILER_TEST_SHORT" in str(caught.value) and "pull" not in str(caught.value)
+    monkeypatch.setenv("RECONCILER_TEST_SHORT", "CANARY-8")  # 8 characters: long enough
+    assert resolve(SecretRef("RECONCILER_TEST_SHORT"), sandbox=False) == "CANARY-8"
+
+
+def test_structured_values_are_redacted_whole_keys_kept() -> None:
     redactor = Redactor()
-    redactor.add("abc")
-    assert redactor.redact("abc") == "abc"
+    redactor.add("destructive-1")
+    document = {"destructive-1": True, "items": [{"after": "say destructive-1 now", "n": 3}, "ok"]}
+    assert redactor.redact_values(document) == {"destructive-1": True, "items": [{"after": "***", "n": 3}, "ok"]}
+    assert document["items"][0]["after"] == "say destructive-1 now"  # the input is not changed
 
 
 def test_unset_variable_resolves_to_a_sandbox_credential_only_in_the_sandbox(

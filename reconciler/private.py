@@ -1,0 +1,51 @@
+"""Files that may hold merchant data or in-flight state: created 0600, their directories 0700.
+
+The sandbox state and its log, journals and locks are the operator's own
+records; nobody else on the machine needs to read them. Modes are set with
+`os.open(..., 0o600)` and then `fchmod`, so they do not depend on the umask,
+and a file an older version created 0644 is tightened the next time it is
+opened. Plan files (`plan --out`) are CI artifacts meant to be shared and
+hold no secret, so they keep the usual mode.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+
+
+def private_dir(path: Path) -> Path:
+    """Make `path` and any missing parents; the ones this call creates are 0700."""
+    path = Path(path)
+    missing = []
+    probe = path
+    while not probe.exists() and probe != probe.parent:
+        missing.append(probe)
+        probe = probe.parent
+    for directory in reversed(missing):
+        try:
+            directory.mkdir(mode=DIR_MODE)
+        except FileExistsError:
+            continue  # another process made it first
+        os.chmod(directory, DIR_MODE)
+    return path
+
+
+def open_private(path: Path, flags: int) -> int:
+    """`os.open` that creates the file 0600 (whatever the umask) and tightens an existing one."""
+    fd = os.open(path, flags | os.O_CLOEXEC, FILE_MODE)
+    try:
+        os.fchmod(fd, FILE_MODE)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def append_private(path: Path, *, binary: bool = False):  # noqa: ANN201 - a text or binary file object
+    """Open `path` for appending, created 0600."""
+    fd = open_private(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+    return os.fdopen(fd, "ab" if binary else "a", **({} if binary else {"encoding": "utf-8"}))
