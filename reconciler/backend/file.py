@@ -89,13 +89,7 @@ class FileBackend(Backend):
         except FileNotFoundError:
             return []
         entries = []
-        for number, line in enumerate(raw.split(b"\n"), start=1):
-            if not line.strip():
-                continue
-            try:
-                entry = json.loads(line.decode("utf-8"))
-            except (UnicodeDecodeError, ValueError, RecursionError):
-                entry = None
+        for number, entry in files.json_lines(raw):
             if not isinstance(entry, dict) or entry_time(entry) is None:
                 warn(f"{path}:{number}: not an audit entry (cut short or corrupt); skipped")
                 continue

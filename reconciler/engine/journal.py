@@ -20,7 +20,7 @@ import json
 import os
 import threading
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -90,6 +90,18 @@ class Journal:
         os.close(self._fd)
 
 
+def json_lines(raw: bytes) -> Iterator[tuple[int, Any]]:
+    """(line number, decoded value) of each non-blank line of a JSON-lines file; None for a
+    line that is not JSON (torn inside a character, cut short, or foreign)."""
+    for number, line in enumerate(raw.split(b"\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            yield number, json.loads(line.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            yield number, None
+
+
 def _entries(path: Path) -> tuple[list[dict[str, Any]], list[int]]:
     """The entries of a journal file, and the numbers of the lines that are not entries."""
     entries, bad = [], []
@@ -97,13 +109,7 @@ def _entries(path: Path) -> tuple[list[dict[str, Any]], list[int]]:
         raw = path.read_bytes()
     except OSError:
         return [], []
-    for number, line in enumerate(raw.split(b"\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            entry = json.loads(line.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError, RecursionError):
-            entry = None
+    for number, entry in json_lines(raw):
         if isinstance(entry, dict) and isinstance(entry.get("phase"), str):
             entries.append(entry)
         else:
