@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from reconciler.backend.audit import AuditContext
-from reconciler.backend.errors import BackendError, BackendLost
+from reconciler.backend.errors import BackendError, BackendLost, LockLost
 from reconciler.model import Change
 
-__all__ = ["Backend", "BackendError", "BackendLost", "RunJournal", "open_backend"]
+__all__ = ["Backend", "BackendError", "BackendLost", "LockLost", "RunJournal", "open_backend"]
 
 POLL_SECONDS = 0.05
 

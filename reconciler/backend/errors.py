@@ -9,3 +9,8 @@ class BackendError(Exception):
 
 class BackendLost(BackendError):
     """The backend went away during an apply: no further write may be sent unjournaled."""
+
+
+class LockLost(BackendLost):
+    """A merchant's lock went away during an apply (its connection was closed): another apply
+    may hold it now, so no further write for that merchant may be sent."""

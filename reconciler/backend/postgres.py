@@ -7,6 +7,11 @@ pid, command, since) is a row written while holding the lock, shown to
 whoever waits. Journal and audit rows go through a second, asynchronous
 connection on the apply's event loop, so recording a write never stalls the
 other merchants' requests.
+
+If the lock connection alone is closed (the server terminated it, a proxy dropped it), the
+locks are gone while the apply runs on: every write's journal row is therefore inserted only
+while the lock connection still holds that merchant's lock, checked in the same statement
+(no extra round trip), and a merchant whose lock is gone stops writing (LockLost).
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from psycopg.types.json import Jsonb
 from reconciler.backend import Backend
 from reconciler.backend.audit import FIELDS, AuditContext
 from reconciler.backend.dsn import parse_dsn
-from reconciler.backend.errors import BackendError, BackendLost
+from reconciler.backend.errors import BackendError, BackendLost, LockLost
 from reconciler.backend.identity import Identity
 from reconciler.backend.migrations import ensure_schema
 from reconciler.engine.lock import holder_text
@@ -37,6 +42,21 @@ def lock_key(slug: str) -> int:
     """A stable signed 64-bit key per merchant (the same on every machine and release)."""
     digest = hashlib.blake2b(f"reconciler merchant {slug}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
+
+
+def lock_oids(slug: str) -> tuple[int, int]:
+    """How pg_locks shows the advisory lock on `lock_key(slug)`: (classid, objid), the high and
+    low 32 bits of the key as unsigned numbers."""
+    unsigned = lock_key(slug) & 0xFFFF_FFFF_FFFF_FFFF
+    return unsigned >> 32, unsigned & 0xFFFF_FFFF
+
+
+# The journal row of a write is inserted only while the lock connection holds the merchant's lock.
+INTENT_WHILE_LOCKED = (
+    "INSERT INTO journal (run, target, merchant, address, action, before, after) "
+    "SELECT %s, %s, %s, %s, %s, %s, %s WHERE EXISTS (SELECT 1 FROM pg_locks "
+    "WHERE locktype = 'advisory' AND granted AND pid = %s AND classid = %s::bigint::oid "
+    "AND objid = %s::bigint::oid AND objsubid = 1) RETURNING id")
 
 
 def _reason(exc: BaseException) -> str:
@@ -81,12 +101,14 @@ class PgRunJournal:
 
     async def _intent(self, conn: psycopg.AsyncConnection, merchant: str, change: Change) -> None:
         c = self._context
-        cursor = await conn.execute(
-            "INSERT INTO journal (run, target, merchant, address, action, before, after) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
-            (c.run, c.target, merchant, change.address, change.action.value,
-             Jsonb(change.before), Jsonb(change.after)))
-        self._ids[(merchant, change.address)] = (await cursor.fetchone())[0]
+        cursor = await conn.execute(INTENT_WHILE_LOCKED, (
+            c.run, c.target, merchant, change.address, change.action.value,
+            Jsonb(change.before), Jsonb(change.after), self._backend.lock_pid, *lock_oids(merchant)))
+        row = await cursor.fetchone()
+        if row is None:
+            raise LockLost(f"the lock on {merchant} in {self._backend.name} was lost mid-apply "
+                           "(its connection was closed) and another apply may hold it now")
+        self._ids[(merchant, change.address)] = row[0]
 
     async def _outcome(self, conn: psycopg.AsyncConnection, merchant: str, change: Change,
                        phase: str, error: str | None) -> None:
@@ -113,6 +135,7 @@ class PostgresBackend(Backend):
         self.name = self.dsn.display
         self._identity = Identity.current()
         self._conn: psycopg.Connection | None = None
+        self.lock_pid: int | None = None  # the server process holding this run's locks
 
     def _connection(self) -> psycopg.Connection:
         if self._conn is None:
@@ -121,6 +144,7 @@ class PostgresBackend(Backend):
                                              connect_timeout=CONNECT_TIMEOUT,
                                              application_name="reconciler locks")
                 self.version = ensure_schema(self._conn, self.name)
+                self.lock_pid = self._conn.info.backend_pid
             except psycopg.Error as exc:
                 raise BackendError(f"backend {self.name}: {_reason(exc)}") from None
         return self._conn

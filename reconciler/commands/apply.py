@@ -228,8 +228,10 @@ def _lost_code(reports: list[MerchantReport]) -> list[int]:
     if lost is None:
         return []
     written = sum(r.count("applied") for r in reports)
-    say(f"Error: {lost}. Stopped sending writes: {written} write(s) were done. Once the backend "
-        "is back, run apply again: it re-reads live state and converges.", err=True)
+    stopped = sum(1 for r in reports if r.backend_lost)
+    say(f"Error: {lost}. Stopped sending writes for {stopped} merchant(s): {written} write(s) "
+        "were done. Once the backend is reachable, run apply again: it re-reads live state and "
+        "converges.", err=True)
     return [exitcodes.PARTIAL if written else exitcodes.ERROR]
 
 

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from reconciler import declarations
-from reconciler.backend import BackendLost, RunJournal
+from reconciler.backend import BackendLost, LockLost, RunJournal
 from reconciler.engine.fleet import bounded_map
 from reconciler.engine.plan import MerchantPlan, ProviderSource, error_text
 from reconciler.model import Change, DesiredState
@@ -80,10 +80,11 @@ async def apply_merchant(plan: MerchantPlan, desired: DesiredState,
             continue
         try:
             await journal.record(plan.slug, change, "intent")
-        except BackendLost as exc:  # never send a write the journal does not know of
+        except BackendLost as exc:  # never send a write the journal (or the lock) does not cover
             report.backend_lost = str(exc)
             report.outcomes.append(Outcome(change, FAILED, f"not sent: {exc}"))
-            stopped = "not attempted: the journal could not record writes"
+            stopped = ("not attempted: the merchant's lock was lost" if isinstance(exc, LockLost)
+                       else "not attempted: the journal could not record writes")
             continue
         try:
             await providers[change.service].apply(change, desired)  # type: ignore[attr-defined]

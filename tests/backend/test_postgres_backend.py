@@ -183,6 +183,31 @@ def test_a_killed_apply_frees_its_locks_at_once_and_the_next_run_converges(
     assert "interrupted" not in again.stderr
 
 
+def test_a_lost_lock_connection_stops_the_writes_and_the_next_run_converges(
+        tmp_path: Path, fleet: Path, served: Sandbox, pg_server: PgServer, pg_dsn: str) -> None:
+    laptop, ci = machines(tmp_path, fleet, served, pg_server, pg_dsn)
+    changes = changes_of(laptop.plan())
+    running = laptop.spawn("apply", "--auto-approve", "--allow-mass-change")
+    wait_for(lambda: count(laptop, "journal") >= 5)
+    # Only the connection holding the locks goes: the server, and the journal's connection, stay.
+    terminated = query(laptop, "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity "
+                               "WHERE datname = current_database() "
+                               "AND application_name = 'reconciler locks'")
+    assert terminated == [(True,)]
+    code, out, err = finish(running)
+    assert code == 4, err[-2000:]
+    assert "the lock on fleet-0" in err and "was lost mid-apply" in err, err[-2000:]
+    assert "Stopped sending writes for " in err and PASSWORD not in out + err
+    written = count(laptop, "audit_log")
+    assert 0 < written < changes  # it stopped, instead of writing the fleet without its locks
+    assert query(laptop, "SELECT count(*) FROM journal WHERE outcome IS NULL") == [(0,)]
+    after = ci.cli("apply", "--auto-approve", "--allow-mass-change", "--lock-wait", "0")
+    assert after.returncode == 0, after.stderr[-2000:]
+    assert "interrupted" not in after.stderr  # the journal knew of every write sent
+    assert changes_of(ci.plan()) == 0
+    assert served.stats()["writes"] == changes  # nothing written twice, nothing lost
+
+
 def test_the_server_going_away_mid_apply_is_a_clear_error_and_the_next_run_converges(
         tmp_path: Path, fleet: Path, served: Sandbox) -> None:
     server = start_server()  # its own server: this test stops it
