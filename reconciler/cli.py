@@ -395,9 +395,10 @@ def verify(ctx, include, exclude, shard, fmt, parallelism, skip_waiting, workers
 @click.option("--parallelism", type=click.IntRange(1, 512), default=10, show_default=True,
               help="Merchants read at the same time.")
 @workers_option
+@backend_option
 @global_options
 @click.pass_context
-def status(ctx, include, exclude, shard, fmt, parallelism, workers, merchants_dir,
+def status(ctx, include, exclude, shard, fmt, parallelism, workers, backend_spec, merchants_dir,
            target_spec) -> None:
     """Where each merchant stands: manual actions pending, drift, last verify; counts per stage."""
     from reconciler.commands.common import load_selection
@@ -409,7 +410,7 @@ def status(ctx, include, exclude, shard, fmt, parallelism, workers, merchants_di
         target = c.target()
         selection = load_selection(c.merchants_dir, include, exclude, shard)
         return run_status(target, selection, c.merchants_dir, fmt=fmt, parallelism=parallelism,
-                          workers=workers)
+                          workers=workers, backend_spec=backend_spec)
 
     guarded(body)
 

@@ -69,7 +69,8 @@ def note_manual_actions(state_dir: Path, pending: Mapping[str, Iterable[str]],
 
 def note_verify(state_dir: Path, results: Mapping[str, list[str]], at: str | None = None) -> None:
     """`results`: slug -> the ids of its failed checks (empty: every check passed)."""
-    at = at or now()
+    # Milliseconds, as the audit log's times: status compares them with the last apply.
+    at = at or datetime.now(UTC).isoformat(timespec="milliseconds")
     known = read(state_dir, VERIFY)
     for slug, failed in results.items():
         known[slug] = {"at": at, "passed": not failed, "failed_checks": list(failed)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import stat
 from pathlib import Path
 
@@ -19,8 +20,8 @@ def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "state"
 
 
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, ["--merchants", str(SHIPPED), *args])
+def run(*args: str, merchants: Path = SHIPPED) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, ["--merchants", str(merchants), *args])
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -81,3 +82,35 @@ def test_a_ready_merchant_whose_verify_fails_is_failing(state: Path,
     assert acme["stage"] == "failing"
     assert acme["last_verify"]["failed_checks"] == ["shopify.orders_present"]
     assert "acme-apparel: failing: last verify failed (shopify.orders_present)" in run("status")[1]
+
+
+def test_a_verify_older_than_the_last_apply_is_shown_as_stale(state: Path, tmp_path: Path) -> None:
+    merchants = tmp_path / "merchants"
+    shutil.copytree(SHIPPED, merchants)
+
+    def status_of(*args: str) -> str:
+        code, out, err = run("status", *args, merchants=merchants)
+        assert code == 0, err
+        return out
+
+    assert run("apply", "--auto-approve", merchants=merchants)[0] == 0
+    assert run("verify", "--skip-waiting", merchants=merchants)[0] == 0
+    acme = {m["merchant"]: m for m in json.loads(status_of("--format", "json"))["merchants"]}
+    assert acme["acme-apparel"]["stage"] == "verified"
+    assert acme["acme-apparel"]["last_verify"]["stale"] is False
+    # A later apply changes the merchant: the verify before it no longer says it works.
+    path = merchants / "acme-apparel.yaml"
+    path.write_text(path.read_text().replace("Email will not work for TikTok orders.",
+                                             "Email will not work."))
+    assert run("apply", "--auto-approve", merchants=merchants)[0] == 0
+    merchants_now = {m["merchant"]: m for m in json.loads(status_of("--format", "json"))["merchants"]}
+    stale = merchants_now["acme-apparel"]
+    assert stale["stage"] == "unverified" and stale["last_verify"]["stale"] is True
+    assert stale["last_apply"] > stale["last_verify"]["at"]
+    assert merchants_now["bright-basics"]["stage"] == "verified"  # not applied since: current
+    text = status_of()
+    assert "acme-apparel: unverified: last verify passed at " in text
+    assert f"stale: verify before last apply (at {stale['last_apply']}); verify again" in text
+    assert run("verify", "--skip-waiting", merchants=merchants)[0] == 0
+    again = {m["merchant"]: m for m in json.loads(status_of("--format", "json"))["merchants"]}
+    assert again["acme-apparel"]["stage"] == "verified"
