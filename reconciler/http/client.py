@@ -29,10 +29,10 @@ from reconciler.http import logs, urls
 from reconciler.http.channel import Channel
 from reconciler.http.envelopes import decode
 from reconciler.http.errors import (
+    AuthError,
     NetworkError,
     RateLimitedError,
     ServiceError,
-    TokenExpiredError,
     scrub,
 )
 from reconciler.http.notices import DEPRECATED_REASON, Notices, deprecation_notice
@@ -151,14 +151,17 @@ class ServiceClient:
         return delay
 
     async def _attempt(self, method: str, url: httpx.URL, body: bytes, budget: float) -> Any:
-        """One attempt; with a renewing token (TikTok), one refresh and resend on `105002`."""
+        """One attempt; with a renewing token (TikTok), one refresh and resend on `105002`
+        (or on an invalid configured access token: see TokenSession.may_cure)."""
         session = getattr(self._auth, "session", None)
         if session is None:
             return await self._send_once(method, url, body, budget)
         generation = await session.ready()
         try:
             return await self._send_once(method, url, body, budget)
-        except TokenExpiredError as exc:
+        except AuthError as exc:
+            if not session.may_cure(exc, generation):
+                raise
             self._log.info("%s; refreshing the access token once", self._who(exc.detail))
             await session.renew(generation)
             return await self._send_once(method, url, body, budget)

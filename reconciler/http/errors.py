@@ -90,7 +90,8 @@ class AuthError(ServiceError):
 
 
 class TokenExpiredError(AuthError):
-    """TikTok's `105002`: the access token expired (or is unknown); a refresh may cure it."""
+    """TikTok's `105002`: the access token expired; a refresh may cure it (an invalid token is
+    `36009004`, an AuthError: TikTok's common-errors table)."""
 
 
 class MissingScopeError(AuthError):

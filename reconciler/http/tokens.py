@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from reconciler.http.errors import AuthError, ServiceError
+from reconciler.http.errors import AuthError, ServiceError, TokenExpiredError
 from reconciler.model import SecretRef
 from reconciler.secrets import file_of, redactor
 
@@ -96,6 +96,20 @@ class TokenSession:
         if self._access is None:
             await self.renew(self.generation)
         return self.generation
+
+    def may_cure(self, error: ServiceError, generation: int) -> bool:
+        """Whether a refresh may cure `error`, met with the token of `generation`.
+
+        TikTok's common-errors table (partner.tiktokshop.com docv2 page `common-errors`,
+        vendored in tests/fixtures/tiktok_shop/tiktok_shop_rb_api/error_list.json): `105002`
+        is an expired access token; `36009004` "The `x-tts-access-token` header is invalid"
+        is a token TikTok does not know, which a refresh cures only when that token came
+        from the merchant's files (an old one), not from this run's own refresh.
+        """
+        if isinstance(error, TokenExpiredError):
+            return True
+        return (generation == 0 and str(error.code) == "36009004"
+                and "access-token" in error.detail.replace("_", "-"))
 
     async def renew(self, stale: int) -> None:
         """Refresh unless another call already did since generation `stale` was current."""

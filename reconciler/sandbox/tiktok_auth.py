@@ -15,9 +15,13 @@ seller_name, seller_base_region, granted_scopes}`, the expiries Unix
 timestamps. Lifetimes (and whether a refresh rotates the refresh token)
 come from `TokenPolicy`, set through `/_sandbox/tiktok-auth`. Issued access
 tokens are checked by the shop API, which answers `105002` once they
-expire. Error codes here (HTTP 200 as TikTok's auth host does): bad app
-key or secret 36004001, bad or used code 36004002, bad, revoked or expired
-refresh token 36004004, bad grant_type 36004005: the sandbox's own choice.
+expire and `36009004` for a token it never issued (TikTok's common-errors
+table). Error codes here (HTTP 200 as TikTok's auth host does): a bad, expired
+or used authorization code is `36004004` "Invalid auth code." (the
+common-errors table, partner.tiktokshop.com docv2 page `common-errors`,
+vendored in tests/fixtures/tiktok_shop/tiktok_shop_rb_api/error_list.json);
+the sandbox's own choices, unpublished: bad app key or secret 36004001, bad,
+revoked or expired refresh token 36004004, bad grant_type 36004005.
 """
 
 from __future__ import annotations
@@ -72,6 +76,7 @@ def issue(emu: Emulator, record: dict[str, Any], *, keep_refresh: str | None = N
         "refresh_token": refresh, "refresh_token_expire_in": book["refresh_tokens"][emu.token_key(refresh)],
         "open_id": "sbx-" + str(shop["id"])[-8:], "seller_name": shop["name"],
         "seller_base_region": shop["region"], "granted_scopes": ["seller.authorization.info"],
+        "user_type": 0,  # as in TikTok's response samples (a seller, not a creator, account)
     }
 
 
@@ -115,7 +120,7 @@ def routes(emu: Emulator) -> list[Route]:
             return fail(36004001, "app_key or app_secret is invalid")
         slug, expires = codes.pop(query.get("auth_code", ""), ("", 0.0))
         if not slug or expires < time.time() or slug not in emu.merchants:
-            return fail(36004002, "auth_code is invalid, expired or already used")
+            return fail(36004004, "Invalid auth code.")  # TikTok's common-errors table
         return envelope(emu, issue(emu, emu.merchants[slug]))
 
     async def token_refresh(request: Request) -> Response:

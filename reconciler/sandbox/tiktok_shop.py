@@ -128,10 +128,15 @@ async def _authenticate(emu: Emulator, request: Request, *, shop_scoped: bool) -
     access_token = request.headers.get("x-tts-access-token")
     records = [r for r in emu.find("tiktok_access_token", access_token)
                if emu.accepts(r, "tiktok_app_key", app_key) and _holds(emu, r, access_token or "")]
+    # TikTok's common-errors table (partner.tiktokshop.com docv2 page `common-errors`, vendored
+    # in tests/fixtures/tiktok_shop/tiktok_shop_rb_api/error_list.json): an expired token is
+    # 105002, one that is not a token at all is 36009004; a client refreshes on the first only.
     if not records:
-        raise TikTokError(401, 105002, "access token is invalid")
+        raise TikTokError(401, 36009004, "Invalid credentials. The `x-tts-access-token` header "
+                                         "is invalid.")
     if access_expired(emu, records[0], access_token or ""):
-        raise TikTokError(401, 105002, "access token has expired")
+        raise TikTokError(401, 105002, "Expired credentials. The `access_token` or "
+                                       "`x-tts-access-token` header has expired.")
     # Limits apply per app and seller: by shop on shop-scoped calls, by the
     # seller's access token on the others (a fleet shares one app key).
     scope = query.get("shop_cipher") or "seller:" + str(records[0]["tiktok_shop"]["shop"]["id"])

@@ -83,9 +83,10 @@ async def test_timestamp_window_is_five_minutes_back_and_thirty_seconds_ahead(sb
     assert await at(40) == (401, 36009004)
 
 
-async def test_unknown_token_answers_105002_so_a_refresh_can_cure_it(sbx, merchant) -> None:
+async def test_unknown_token_is_invalid_credentials_as_tiktok_publishes(sbx, merchant) -> None:
     bad = await sbx.tiktok(merchant, "GET", SHOPS, shop=False, token="nope")
-    assert (bad.status_code, bad.json()["code"]) == (401, 105002)
+    assert (bad.status_code, bad.json()["code"]) == (401, 36009004)
+    assert "x-tts-access-token" in bad.json()["message"]
 
 
 async def test_token_of_one_merchant_cannot_reach_another_shop(sbx, merchant, other) -> None:
