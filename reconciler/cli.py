@@ -544,6 +544,7 @@ def sandbox_serve(ctx, host, port, state_file, scenarios, published_only, mercha
     from reconciler.config import load_merchants
     from reconciler.output.printable import terminal_safe
     from reconciler.sandbox import load_scenarios, serve
+    from reconciler.sandbox.clock import clock_from_env
     from reconciler.sandbox.state import PUBLISHED_ONLY, mode_from_env
 
     c = make_context(ctx, merchants_dir, target_spec)
@@ -552,6 +553,7 @@ def sandbox_serve(ctx, host, port, state_file, scenarios, published_only, mercha
         check_merchants_dir(c.merchants_dir)
         try:
             mode = PUBLISHED_ONLY if published_only else mode_from_env()
+            clock_from_env()
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         # Secret files are not required: a merchant being onboarded (its TikTok tokens

@@ -45,11 +45,14 @@ class TargetError(Exception):
 
 
 def _check_sandbox_mode() -> None:
-    """An unknown RECONCILER_SANDBOX_MODE is a clean error before anything runs."""
+    """An unknown RECONCILER_SANDBOX_MODE, or an unreadable RECONCILER_SANDBOX_CLOCK, is a
+    clean error before anything runs."""
+    from reconciler.sandbox.clock import clock_from_env
     from reconciler.sandbox.state import mode_from_env
 
     try:
         mode_from_env()
+        clock_from_env()
     except ValueError as exc:
         raise TargetError(str(exc)) from None
 

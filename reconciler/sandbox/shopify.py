@@ -293,7 +293,7 @@ def _graphql(emu: Emulator) -> Any:
             return JSONResponse({"errors": {"query": "Required parameter missing or invalid"}}, status_code=400)
         prepared = _prepared(parsed[0])
         expired = shopify_versions.UNSUPPORTED_SCENARIO in record["spec"]["scenarios"]
-        served = shopify_versions.serving_version(version, expired=expired)
+        served = shopify_versions.serving_version(version, expired=expired, now=emu.clock())
         headers = shopify_versions.deprecation_headers(version, served, prepared.deprecated)
         return JSONResponse(_answer(emu, record, shop, parsed, prepared), headers=headers)
 

@@ -28,6 +28,7 @@ from typing import Any
 
 from reconciler.model import DesiredState
 from reconciler.sandbox.accepted import AcceptedCredentials, is_digest, new_state_key
+from reconciler.sandbox.clock import Clock, clock_from_env
 from reconciler.sandbox.faults import SERVICE_NAMES, Faults
 from reconciler.sandbox.limits import LeakyBucket, Limits, SlidingWindow, TokenPolicy
 from reconciler.sandbox.seed import (
@@ -86,11 +87,15 @@ class Stats:
 class Emulator:
     """All four services' state plus the runtime knobs (stats, faults, limits)."""
 
-    def __init__(self, data: Mapping[str, Any] | None = None, *, mode: str = FULL) -> None:
-        """`mode`: `full`, or `published-only` (every assumed endpoint answers as an unknown path)."""
+    def __init__(self, data: Mapping[str, Any] | None = None, *, mode: str = FULL,
+                 clock: Clock | None = None) -> None:
+        """`mode`: `full`, or `published-only` (every assumed endpoint answers as an unknown path).
+        `clock`: the sandbox's calendar (reconciler/sandbox/clock.py); default real time, or
+        the day `RECONCILER_SANDBOX_CLOCK` names."""
         if mode not in MODES:
             raise ValueError(f"unknown sandbox mode {mode!r}")
         self.mode = mode
+        self.clock = clock or clock_from_env()
         self.data: dict[str, Any] = {"format": FORMAT, "state_key": new_state_key(), "merchants": {}}
         self.accepted = AcceptedCredentials(self.data["state_key"])
         self.stats = Stats()

@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from reconciler.sandbox.server import wait_until_serving
+from tests.clock import PINNED
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "merchants"
@@ -30,7 +31,7 @@ def free_port() -> int:
 
 def clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RECONCILER_")}
-    env.update({"NO_COLOR": "1", "PYTHONUNBUFFERED": "1"}, **extra)
+    env.update({"NO_COLOR": "1", "PYTHONUNBUFFERED": "1", **PINNED}, **extra)
     return env
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from reconciler.sandbox.clock import CLOCK_ENV
 from reconciler.sandbox.seed import credentials_of
 from reconciler.targets import SHOPIFY_API_VERSION
+from tests.clock import months_after
 from tests.export.harness import SLUGS, Workspace
 
 EVERYONE = ",".join(f"{slug}=shopify-version-unsupported" for slug in SLUGS)
@@ -42,6 +44,19 @@ def test_verify_shows_it_too_and_a_supported_version_shows_nothing(tmp_path: Pat
     assert len(warnings_of(verified.stderr)) == 1, verified.stderr
     quiet = Workspace(tmp_path / "quiet").cli("plan")
     assert warnings_of(quiet.stderr) == []
+
+
+def test_on_real_dates_the_pinned_version_ages_out_after_12_months_and_plan_warns(
+        tmp_path: Path) -> None:
+    """No scenario: only the sandbox's day moves, past the pinned version's support window."""
+    in_window = Workspace(tmp_path / "in", env={CLOCK_ENV: months_after(SHOPIFY_API_VERSION, 11)})
+    assert warnings_of(in_window.cli("plan").stderr) == []
+    late = Workspace(tmp_path / "past", env={CLOCK_ENV: months_after(SHOPIFY_API_VERSION, 12)})
+    result = late.cli("plan")
+    [line] = warnings_of(result.stderr)
+    assert f"Admin API {SHOPIFY_API_VERSION}" in line and "past its support window" in line
+    bad = Workspace(tmp_path / "bad", env={CLOCK_ENV: "next tuesday"}).cli("plan")
+    assert bad.exit_code == 1 and f"{CLOCK_ENV}='next tuesday' is not an ISO 8601 date" in bad.output
 
 
 def test_the_warning_is_redacted(tmp_path: Path) -> None:

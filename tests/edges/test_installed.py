@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.config.schema import shipped_schema_path
+from tests.clock import PINNED
 from tests.edges.harness import ROOT, SHIPPED, copy_merchants, invoke
 
 
@@ -56,7 +57,8 @@ def run_installed(site: Path, cwd: Path, *args: str) -> subprocess.CompletedProc
     env = {k: v for k, v in os.environ.items() if not k.startswith("RECONCILER_")}
     # The installed copy comes first on the path; this venv's editable install of the
     # checkout would otherwise be imported.
-    env.update(PYTHONPATH=str(site), NO_COLOR="1", RECONCILER_STATE_DIR=str(cwd / ".state"))
+    env.update(PYTHONPATH=str(site), NO_COLOR="1", RECONCILER_STATE_DIR=str(cwd / ".state"),
+               **PINNED)
     return subprocess.run([sys.executable, "-m", "reconciler", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=120)
 

@@ -17,6 +17,7 @@ from click.testing import CliRunner
 
 from reconciler.cli import cli
 from reconciler.sandbox.store import StateStore
+from tests.clock import PINNED
 from tests.e2e.conftest import SHIPPED
 
 BEFORE = ("Bought on TikTok Shop? Enter your TikTok Shop order number and the ZIP code of your "
@@ -34,6 +35,8 @@ def fleet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         if name.startswith("RECONCILER_") or name == "NO_COLOR":
             monkeypatch.delenv(name)
     monkeypatch.setenv("RECONCILER_STATE_DIR", str(tmp_path / ".reconciler"))
+    for name, value in PINNED.items():
+        monkeypatch.setenv(name, value)
     return tmp_path
 
 

@@ -5,8 +5,10 @@ from pathlib import Path
 import pytest
 
 from reconciler.sandbox import SCENARIOS, ScenarioError, load_scenarios
+from reconciler.sandbox.clock import CLOCK_ENV, clock_from_env
 from reconciler.sandbox.scenarios import ENV_VAR
 from reconciler.targets import SHOPIFY_API_VERSION
+from tests.clock import months_after
 from tests.sandbox.sandbox_helpers import ORDERS_QUERY, configure_refunds
 
 PROXY = "/return_refund/202309/return_proxy"
@@ -139,6 +141,18 @@ async def test_shopify_version_unsupported(make_sandbox, merchant) -> None:
     assert response.json()["data"]["publications"]
     assert response.headers["x-shopify-api-version"] > SHOPIFY_API_VERSION
     assert "versioning" in response.headers["x-shopify-api-deprecated-reason"]
+
+
+async def test_the_sandbox_calendar_decides_when_a_version_falls_forward(make_sandbox, merchant) -> None:
+    sbx = make_sandbox([merchant])
+    sbx.emulator.clock = clock_from_env({CLOCK_ENV: months_after(SHOPIFY_API_VERSION, 11)})
+    inside = await sbx.shopify(merchant, PUBLICATIONS)
+    assert inside.headers["x-shopify-api-version"] == SHOPIFY_API_VERSION
+    assert "x-shopify-api-deprecated-reason" not in inside.headers
+    sbx.emulator.clock = clock_from_env({CLOCK_ENV: months_after(SHOPIFY_API_VERSION, 12)})
+    past = await sbx.shopify(merchant, PUBLICATIONS)
+    assert past.headers["x-shopify-api-version"] == months_after(SHOPIFY_API_VERSION, 3)[:7]
+    assert "versioning" in past.headers["x-shopify-api-deprecated-reason"]
 
 
 def test_every_scenario_is_tested() -> None:
