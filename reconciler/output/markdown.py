@@ -18,7 +18,7 @@ import re
 from typing import Any
 
 from reconciler.output.groups import groups_of
-from reconciler.output.printable import is_long, line_diff, value_diff
+from reconciler.output.printable import change_diff, is_long
 
 GITHUB_LIMIT = 65_536
 MARKER = "<!-- reconciler-plan -->"
@@ -40,14 +40,7 @@ def _cell(value: Any) -> str:
 
 def _detail(change: dict[str, Any]) -> list[str]:
     """A fenced diff block for a change whose value is long or multi-line; nothing otherwise."""
-    before, after = change["before"], change["after"]
-    if change["action"] == "update":
-        lines = value_diff(before, after)
-    else:
-        value, sign = (after, "+") if change["action"] == "create" else (before, "-")
-        if not is_long(value):
-            return []
-        lines = [f"{sign} {line[2:]}" for line in line_diff("", value)]
+    lines = change_diff(change)
     if not lines:
         return []
     # A fence longer than any run of backticks inside, so no value can close it.

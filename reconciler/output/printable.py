@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 _BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
@@ -91,3 +92,18 @@ def value_diff(before: Any, after: Any) -> list[str]:
     if isinstance(before, str) and isinstance(after, str):
         lines.append(f"~ {word_diff(before, after)}")
     return lines
+
+
+def change_diff(change: Mapping[str, Any]) -> list[str]:
+    """The detail lines of a plan change (`action`, `before`, `after`) whose value is long or
+    multi-line, for every renderer: an update's line or word diff (value_diff), a created or
+    removed value's lines each signed `+` or `-`; nothing for a short value."""
+    before, after = change["before"], change["after"]
+    if change["action"] == "update":
+        return value_diff(before, after)
+    value, sign = (after, "+") if change["action"] == "create" else (before, "-")
+    if not is_long(value):
+        return []
+    if "\n" in value:
+        return [f"{sign} {line[2:]}" for line in line_diff("", value)]
+    return [f"{sign} {show(value)}"]

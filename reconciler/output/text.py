@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from reconciler.output.groups import groups_of
-from reconciler.output.printable import is_long, line_diff, show, terminal_safe, value_diff
+from reconciler.output.printable import change_diff, is_long, show, terminal_safe
 
 SYMBOL = {"create": ("+", "green"), "update": ("~", "yellow"), "delete": ("-", "red")}
 
@@ -60,16 +60,7 @@ def render_change(change: dict[str, Any], color: bool) -> str:
 
 def change_detail(change: dict[str, Any]) -> list[str]:
     """The lines under a change whose value is long or multi-line: values in full, then a diff."""
-    before, after = change["before"], change["after"]
-    if change["action"] == "update":
-        lines = value_diff(before, after)
-    else:
-        value, sign = (after, "+") if change["action"] == "create" else (before, "-")
-        if not is_long(value):
-            return []
-        lines = ([f"{sign} {line[2:]}" for line in line_diff("", value)] if "\n" in value
-                 else [f"{sign} {show(value)}"])
-    return [f"      {line}" for line in lines]
+    return [f"      {line}" for line in change_diff(change)]
 
 
 def render_merchant(entry: dict[str, Any], color: bool) -> list[str]:

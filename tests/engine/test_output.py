@@ -78,3 +78,36 @@ def test_multi_line_text_changes_show_a_line_diff() -> None:
     text = render_plan(document)
     assert "      - and email address." in text
     assert "      + and shipping zip code." in text
+
+
+LONG_LINE = "Bought on TikTok Shop? Enter your TikTok Shop order number and the ZIP code " * 3
+
+
+def _diff_lines_of(markdown: str, address: str) -> list[str]:
+    """The lines of the fenced diff under `address` in a markdown plan."""
+    lines = markdown.splitlines()
+    start = lines.index(f"`{address}`:") + 2
+    fence = lines[start].removesuffix("diff")
+    end = lines.index(fence, start + 1)
+    return lines[start + 1:end]
+
+
+def test_text_and_markdown_show_the_same_diff_of_a_long_value() -> None:
+    changes = [
+        {"address": "loop.portal.instructions", "action": "create", "before": None,
+         "after": LONG_LINE},
+        {"address": "loop.portal.footer", "action": "delete", "before": "one\ntwo", "after": None},
+        {"address": "tiktok_shop.return_proxy.note", "action": "update",
+         "before": LONG_LINE, "after": LONG_LINE.replace("ZIP", "zip")},
+    ]
+    for change in changes:
+        change.update(destructive=False, blocked_by=None)
+    document = build_document("sandbox", [{"merchant": "a", "status": "ok", "error": None,
+                                           "changes": changes, "manual_actions": []}])
+    text, markdown = render_plan(document).splitlines(), render_markdown(document)
+    for change in changes:
+        shown = _diff_lines_of(markdown, change["address"])
+        assert shown, change["address"]
+        at = next(i for i, line in enumerate(text) if f" {change['address']}: " in line)
+        assert [line.removeprefix("      ") for line in text[at + 1:at + 1 + len(shown)]] == shown
+    assert _diff_lines_of(markdown, "loop.portal.instructions") == [f'+ "{LONG_LINE}"']
