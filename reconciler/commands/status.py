@@ -52,8 +52,8 @@ def _with_staleness(verified: dict[str, Any] | None, last_apply: str | None) -> 
     """The verify record, with `stale`: true when an apply wrote to the merchant after it."""
     if verified is None:
         return None
-    at = _moment(verified.get("at"))
-    stale = last_apply is not None and (at is None or _moment(last_apply) > at)  # type: ignore[operator]
+    at, applied = _moment(verified.get("at")), _moment(last_apply) if last_apply else None
+    stale = applied is not None and (at is None or applied > at)
     return {**verified, "stale": stale}
 
 
@@ -115,7 +115,7 @@ def last_applies(target: Target, backend_spec: str | None, slugs: list[str]) -> 
             backend.close()
     except BackendError as exc:
         _warn(f"the last applies could not be read ({exc}); a verify may be shown as current "
-             "although an apply came after it")
+              "although an apply came after it")
         return {}
     for e in entries:
         if e.get("outcome") == "applied" and e.get("target") == target.name \
