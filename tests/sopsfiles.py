@@ -47,15 +47,17 @@ def sops_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def encrypt(path: Path, document: dict[str, Any], public: str) -> None:
+def encrypt(path: Path, document: dict[str, Any], public: str, *extra: str) -> None:
     """Write `document` encrypted to `public`, through sops' standard input only.
 
     No `.sops.yaml` is consulted (`--config /dev/null`): the recipient is given here.
+    The file's suffix chooses YAML or JSON; `extra` are more `sops encrypt` options.
     """
+    kind = "json" if path.suffix == ".json" else "yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
     done = subprocess.run(
         sops.command("--config", "/dev/null", "encrypt", "--age", public, "--filename-override", str(path),
-                     "--input-type", "json", "--output-type", "yaml"),
+                     "--input-type", "json", "--output-type", kind, *extra),
         input=json.dumps(document).encode(), capture_output=True, check=False, timeout=60,
         env=sops_env(), cwd=path.parent,
     )
