@@ -15,7 +15,9 @@ in order. Nothing else changes:
   so every client-side limit is still enforced by exactly one process.
 - Workers are forked after every credential was resolved and checked, and
   before any event loop or connection exists, so each starts clean and knows
-  every secret the redactor must hide.
+  every secret the redactor must hide. They inherit the parent's decrypted
+  SOPS documents in memory the same way: a worker decrypts nothing itself,
+  and no value crosses a pipe, a file, argv or the environment.
 - The embedded sandbox is one in-process emulator; it always runs in one
   process.
 - Workers die with their parent: killed or crashed, the parent takes its
