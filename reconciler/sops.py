@@ -16,7 +16,8 @@ sops on standard input.
 
 Each file is decrypted at most once per process (one command run), keyed by
 the file's identity and the key material in the environment; `prefetch`
-decrypts many files in parallel subprocesses, bounded by the CPU count.
+decrypts many files in parallel threads (each file the binary must open is
+one sops process), bounded by the CPU count.
 """
 
 from __future__ import annotations
@@ -172,7 +173,7 @@ def in_process(path: Path, environ: Mapping[str, str]) -> dict[str, Any]:
         return sopsage.decrypt(read_plain(path), environ, json_file=path.suffix == ".json")
     except sopsage.Declined:
         raise
-    except Exception as exc:  # noqa: BLE001 - whatever it is, the binary decides
+    except Exception as exc:  # whatever it is, the binary decides
         raise sopsage.Declined(type(exc).__name__) from None
 
 
