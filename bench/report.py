@@ -46,7 +46,10 @@ latency lower bound is a bound on the reading, so targets compare the
 reading with it; the whole wall time's ratio is shown beside it. CPU time
 and peak memory are the CLI process's own over the whole run (from `wait4`);
 the sandbox's CPU time is reported separately. Parallelism 1 runs on a
-sample of the first {results['sample']} merchants.
+sample of the first {results['sample']} merchants. A fleet of
+{analysis.LARGE_FLEET:,} merchants or more is planned once, at
+{analysis.TARGET_LATENCY_MS} ms and parallelism {analysis.WIDE_PARALLELISM} only: the configuration
+its targets judge.
 """
 
 
@@ -284,7 +287,7 @@ def _reproduce() -> str:
 ## Reproduce
 
 ```sh
-make bench                                  # 100, 1,000 and 5,000 merchants; writes this file
+make bench                                  # 100, 1,000, 5,000 (and 10,000) merchants; writes this file
 .venv/bin/python -m bench.fleet --quick     # 100 and 1,000 merchants only
 .venv/bin/python -m bench.fleet --sizes 1000,2000 --latencies 20,50 --out /tmp/perf.md
 .venv/bin/python -m bench.fleet --report bench/out/fleet-latest.json   # re-render from raw numbers

@@ -153,7 +153,8 @@ def test_repeated_runs_are_judged_by_their_median_and_shown_with_their_range() -
     runs += [plan_run(1000, 50, 64, 6.5, read=5.0, cpu=9.0), plan_run(1000, 50, 64, 3.5, read=2.0)]
     # reads 2.4 (the first run), 5.0 and 2.0: the median is 2.4 s, within 2x of 1.6 s
     assert verdicts(document)["50 ms, 1,000 merchants, parallelism 64"] is True
-    assert verdicts(document)["CLI CPU time under 5 ms per merchant for a fleet plan"] is True
+    # CPU 1.0 ms per merchant in the median run; the 9 ms run does not decide
+    assert verdicts(document)["CLI CPU at most 5 ms per merchant"] is True
     text = report.render(document)
     assert "| 50 ms | 64 | 1,000 | 3 (2.00–5.00 s) | 3.90 s |" in text
 
@@ -167,3 +168,69 @@ def test_cpu_that_grows_with_waiting_is_explained_with_the_wakeup_cost() -> None
     assert "| CPU per event-loop wake-up from idle | 57 µs |" in text
     assert "1,000 merchants at 50 ms take 6.00 ms of CPU per merchant at parallelism 10" in text
     assert "(57 µs on this machine" in text
+
+
+def test_cli_cpu_is_judged_at_parallelism_64_and_at_parallelism_10() -> None:
+    document = results()
+    assert verdicts(document)["CLI CPU at most 5 ms per merchant"] is True
+    assert verdicts(document)["CLI CPU at most 7 ms per merchant"] is True
+    for run in document["fleets"][0]["runs"]:
+        if run["latency_ms"] == 50 and run["merchants"] == 1000:
+            ms = 6.0  # over 5 ms, under 7 ms: p64 fails, p10 passes
+            run["cli_cpu_seconds"], run["cli_cpu_ms_per_merchant"] = ms, ms
+    judged = {t.name: t for t in analysis.targets(document)}
+    wide = judged["CLI CPU at most 5 ms per merchant: 1,000 merchants, 50 ms, parallelism 64"]
+    default = judged["CLI CPU at most 7 ms per merchant: 1,000 merchants, 50 ms, parallelism 10"]
+    assert (wide.met, default.met) == (False, True)
+    assert wide.measured == "6.00 ms per merchant"
+    # a CPU cost measured only at 20 ms judges nothing
+    document["fleets"][0]["runs"] = [r for r in document["fleets"][0]["runs"]
+                                     if r["latency_ms"] == 20]
+    assert verdicts(document)["CLI CPU at most 5 ms per merchant"] is None
+
+
+def with_large_fleet(document: dict[str, Any], *, read: float, rss: float) -> dict[str, Any]:
+    """A 10,000-merchant fleet planned once, at 50 ms and parallelism 64 only."""
+    run = plan_run(10000, 50, 64, read + 9.0, read=read, rss=rss, cpu=30.0)
+    document["sizes"].append(10000)
+    document["fleets"].append({"merchants": 10000, "sandbox_startup_seconds": 12.0,
+                               "runs": [run]})
+    return document
+
+
+def test_the_10000_merchant_fleet_is_judged_on_memory_and_on_the_bound() -> None:
+    name_rss = "Peak memory under 800 MB for a 10,000-merchant plan"
+    name_bound = "50 ms, 10,000 merchants, parallelism 64"
+    assert verdicts(results())[name_rss] is None
+    assert verdicts(results())[name_bound] is None
+
+    # bound: ceil(10000 / 64) = 157 waves x 2 requests x 50 ms = 15.7 s
+    good = verdicts(with_large_fleet(results(), read=30.0, rss=700.0))
+    assert good[name_rss] is True and good[name_bound] is True
+    bad = verdicts(with_large_fleet(results(), read=32.0, rss=900.0))
+    assert bad[name_rss] is False and bad[name_bound] is False
+
+
+def test_the_10000_merchant_fleet_shows_only_the_plan_it_ran() -> None:
+    text = report.render(with_large_fleet(results(), read=30.0, rss=700.0))
+    section = text[text.index("## 10,000 merchants"):text.index("## Offline validate")]
+    assert "| 50 ms | 64 | 10,000 | 1 | 39.00 s |" in section
+    assert "15.70 s | 1.91x |" in section
+    assert "| 20 ms |" not in section and "at 20 ms" not in section
+    assert ("| Peak memory under 800 MB for a 10,000-merchant plan | 700 MB peak RSS of the CLI "
+            "process (worst of 1 plan(s)) | met |") in text
+    assert "| 50 ms, 10,000 merchants, parallelism 64: within 2x of the latency lower bound | " \
+           "reading 30.00 s vs bound 15.70 s = 1.91x" in text
+
+
+def test_make_bench_plans_the_10000_merchant_fleet_once_at_50_ms_and_parallelism_64() -> None:
+    from pathlib import Path
+
+    from bench import fleet
+
+    args = fleet.parse_args([])
+    assert analysis.LARGE_FLEET in fleet.FULL_SIZES
+    fleet_dir, sample = Path("fleet"), Path("sample")
+    assert fleet._plans(args, 10000, fleet_dir, sample) == [(50, [(fleet_dir, 10000, 64)])]
+    assert [(latency, [p for _, _, p in plans]) for latency, plans
+            in fleet._plans(args, 5000, fleet_dir, sample)] == [(20, [1, 10, 64]), (50, [1, 10, 64])]
