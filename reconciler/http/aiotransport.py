@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import re
 import ssl
 import urllib.request
 from typing import Any
@@ -239,12 +240,17 @@ def _str_headers(request: httpx.Request) -> list[tuple[str, str]]:
     return [(name.decode("latin-1"), value.decode("latin-1")) for name, value in request.headers.raw]
 
 
+_SPLITTING = re.compile(rb"[\r\n\0]")
+
+
 def _refuse_split(request: httpx.Request) -> None:
     """Refuse any header or target byte that could split the request, before anything is sent."""
-    for part in (request.url.raw_path, *(b for pair in request.headers.raw for b in pair)):
-        if b"\r" in part or b"\n" in part or b"\0" in part:
-            raise httpx.LocalProtocolError("a header or the request target contains CR, LF or NUL",
-                                           request=request)
+    # One search over every part, joined by a byte that is not searched for: a third of the
+    # CPU of three searches per part, on every request.
+    parts = b" ".join([request.url.raw_path, *(b for pair in request.headers.raw for b in pair)])
+    if _SPLITTING.search(parts):
+        raise httpx.LocalProtocolError("a header or the request target contains CR, LF or NUL",
+                                       request=request)
 
 
 def whole_response(status: int, headers: list[tuple[bytes, bytes]], body: bytes,
