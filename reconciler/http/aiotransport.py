@@ -188,7 +188,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         if self._verify:
             self._verify = httpx.create_ssl_context()
             return self._verify
-        context = ssl.create_default_context()
+        # What create_default_context makes, without loading the system's certificates
+        # (tens of milliseconds per transport) that a context checking nothing never reads.
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
         return context

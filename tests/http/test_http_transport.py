@@ -291,6 +291,18 @@ async def test_a_trusted_certificate_for_another_host_is_refused(ca: trustme.CA)
     assert "127.0.0.1" in await _refused(ca, _trusting(ca), "portal.example.com")
 
 
+@pytest.mark.parametrize("names", [("127.0.0.1",), ("portal.example.com",)])
+async def test_without_verification_any_certificate_is_accepted(
+    ca: trustme.CA, names: tuple[str, ...],
+) -> None:
+    srv = Server()  # an authority nobody trusts, for this host or another
+    async with await _tls_listener(srv, ca, *names):
+        http = Channel("loop", AiohttpTransport(verify=False, max_connections=2), read_only=False)
+        client = ServiceClient("loop", http, srv.url, httpx.Auth(), retry=FAST)
+        assert await client.request("GET", "/x") == {"ok": True}
+        await http.aclose()
+
+
 async def test_a_trusted_certificate_for_the_host_is_accepted(ca: trustme.CA) -> None:
     srv = Server()
     async with await _tls_listener(srv, ca, "127.0.0.1"):
