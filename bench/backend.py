@@ -55,7 +55,8 @@ def apply_once(sandbox: ServedSandbox, fleet: Path, work: Path, backend: str, en
     work.mkdir(parents=True)
     run_env = {**sandbox.env, **env, "RECONCILER_STATE_DIR": str(work / ".reconciler")}
     command = reconciler("--merchants", str(fleet), "--target", sandbox.url, "apply",
-                         "--auto-approve", "--parallelism", str(args.parallelism),
+                         "--auto-approve", "--allow-mass-change",  # every merchant changes
+                         "--parallelism", str(args.parallelism),
                          "--backend", backend)
     child = run_child(command, env=run_env, cwd=work, timeout=args.timeout)
     stats = sandbox.stats()
@@ -80,6 +81,10 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                     result = apply_once(sandbox, fleet, work / f"run-{len(runs)}", backend,
                                         server.env(), args)
                     print(json.dumps(result), flush=True)
+                    if result["exit_code"] != 0 or not result["writes"]:
+                        raise SystemExit(f"the {result['backend']} apply wrote {result['writes']} "
+                                         f"change(s) and exited {result['exit_code']}: nothing "
+                                         f"to compare; see {work}")
                     runs.append(result)
     finally:
         server.stop()
@@ -140,6 +145,15 @@ def write_section(doc: Path, section: str) -> None:
     else:
         text = text.rstrip("\n") + "\n\n" + section
     doc.write_text(text, encoding="utf-8")
+
+
+def keep(text: str, doc: Path = DOC) -> str:
+    """`text` (a freshly rendered report) with the backend section of `doc` kept at its end."""
+    old = doc.read_text(encoding="utf-8") if doc.exists() else ""
+    if BEGIN not in old or END not in old or BEGIN in text:
+        return text
+    section = BEGIN + old.split(BEGIN, 1)[1].split(END, 1)[0] + END + "\n"
+    return text.rstrip("\n") + "\n\n" + section
 
 
 def main(argv: list[str] | None = None) -> int:

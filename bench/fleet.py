@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import analysis, machine, report, review, secrets
+from bench import analysis, backend, machine, report, review, secrets
 from bench.engine import measure_engine
 from bench.generate import sample_of, write_fleet
 from bench.measure import PlanRun, measure_plan, measure_validate
@@ -229,9 +229,10 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.rmtree(work, ignore_errors=True)
         say(f"raw numbers: {save(results)}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    # The SOPS and review sections come from `python -m bench.secrets` and `python -m
-    # bench.review` (run after this by `make bench`); a rewrite keeps their last numbers.
-    args.out.write_text(review.keep(secrets.keep(report.render(results), args.out), args.out))
+    # The SOPS, backend and review sections come from `python -m bench.secrets`, `bench.backend`
+    # and `bench.review` (run after this by `make bench`); a rewrite keeps their last numbers.
+    text = review.keep(secrets.keep(report.render(results), args.out), args.out)
+    args.out.write_text(backend.keep(text, args.out))
     say(f"report: {args.out}")
     for target in analysis.targets(results):
         say(f"  {report.STATUS[target.met]:>14}  {target.name}: {target.measured}")

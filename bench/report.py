@@ -57,7 +57,20 @@ def _targets(results: dict[str, Any]) -> str:
     lines = ["## Targets", "", "| Target | Measured | Status |", "|---|---|---|"]
     for target in analysis.targets(results):
         lines.append(f"| {target.name} | {target.measured} | {STATUS[target.met]} |")
-    return "\n".join(lines)
+    shared = _shared_note(results)
+    return "\n".join(lines + ([f"\n{shared}"] if shared else []))
+
+
+def _shared_note(results: dict[str, Any]) -> str | None:
+    """A warning under the targets when other work shared the machine (load above its cores)."""
+    m = results["machine"]
+    loads = [v for v in (m.get("load_average"), results.get("load_average_end")) if v is not None]
+    if not loads or not m.get("cores") or max(loads) <= m["cores"]:
+        return None
+    return (f"Other work shared the machine during this run (load average up to "
+            f"{max(loads):.2f} on {m['cores']} cores, see Machine): wall and reading times, and "
+            f"so the targets judged on them, are longer than on a quiet machine; CPU time per "
+            f"merchant and peak memory are the CLI's own and change less.")
 
 
 def _machine(results: dict[str, Any]) -> str:

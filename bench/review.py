@@ -48,7 +48,8 @@ def measure(size: int, work: Path) -> dict[str, Any]:
     from reconciler.output.markdown import render_markdown
 
     fleet = write_fleet(work / "fleet", size, ROOT / "merchants" / "profiles")
-    apply_s, applied = _cli(work, fleet, "apply", "--auto-approve", "--parallelism", "50")
+    apply_s, applied = _cli(work, fleet, "apply", "--auto-approve", "--allow-mass-change",
+                             "--parallelism", "50")  # every merchant changes
     if applied.returncode != 0:
         raise SystemExit(f"apply failed ({applied.returncode}): {applied.stderr[-2000:]}")
     profile = fleet / "profiles" / f"{PROFILE}.yaml"

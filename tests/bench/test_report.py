@@ -234,3 +234,26 @@ def test_make_bench_plans_the_10000_merchant_fleet_once_at_50_ms_and_parallelism
     assert fleet._plans(args, 10000, fleet_dir, sample) == [(50, [(fleet_dir, 10000, 64)])]
     assert [(latency, [p for _, _, p in plans]) for latency, plans
             in fleet._plans(args, 5000, fleet_dir, sample)] == [(20, [1, 10, 64]), (50, [1, 10, 64])]
+
+
+def test_a_machine_shared_with_other_work_is_said_under_the_targets() -> None:
+    document = results()
+    document["machine"]["load_average"], document["load_average_end"] = 0.5, 1.2
+    assert "Other work shared the machine" not in report.render(document)
+    document["load_average_end"] = 4.17
+    text = report.render(document)
+    note = text.index("Other work shared the machine during this run (load average up to 4.17 on 2")
+    assert text.index("## Targets") < note < text.index("## Machine")
+
+
+def test_a_fresh_report_keeps_the_last_backend_numbers(tmp_path) -> None:
+    from bench import backend
+
+    doc = tmp_path / "performance.md"
+    section = f"{backend.BEGIN}\n## Coordination backend\n\nmeasured\n{backend.END}\n"
+    doc.write_text("# Performance\n\nold numbers\n\n" + section)
+    kept = backend.keep("# Performance\n\nnew numbers\n", doc)
+    assert kept == "# Performance\n\nnew numbers\n\n" + section
+    backend.write_section(doc, section.replace("measured", "measured again"))
+    assert doc.read_text().count(backend.BEGIN) == 1
+    assert backend.keep("# Performance\n", tmp_path / "missing.md") == "# Performance\n"
