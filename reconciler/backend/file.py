@@ -9,8 +9,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from reconciler.backend import Backend, BackendLost
 from reconciler.backend.audit import AuditContext, entry_time
+from reconciler.backend.base import Backend
+from reconciler.backend.errors import BackendLost
 from reconciler.backend.identity import Identity
 from reconciler.engine import journal as files
 from reconciler.engine.lock import MerchantLock

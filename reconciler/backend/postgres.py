@@ -25,8 +25,8 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from reconciler.backend import Backend
 from reconciler.backend.audit import FIELDS, AuditContext
+from reconciler.backend.base import Backend
 from reconciler.backend.dsn import parse_dsn
 from reconciler.backend.errors import BackendError, BackendLost, LockLost
 from reconciler.backend.identity import Identity

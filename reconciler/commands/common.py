@@ -292,7 +292,7 @@ def read_with_progress(target: Target, selection: Selection, merchants_dir: Path
     In this process, or in worker processes when `workers` asks for them;
     the services' warnings are added to `notices` (see `show_notices`).
     """
-    from reconciler.engine.runtime import read_fleet_blocking
+    from reconciler.engine.workers import read_fleet_blocking
 
     progress = Progress(len(selection.chosen), verb)
     try:

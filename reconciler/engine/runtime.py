@@ -41,7 +41,7 @@ def load_client_stack(target: Target) -> None:
     is spent reading, and forked workers inherit the modules instead of each
     importing them.
     """
-    import reconciler.http.pool  # noqa: F401
+    import reconciler.engine.pool  # noqa: F401
 
     if target.embedded:
         import reconciler.sandbox  # noqa: F401
@@ -51,7 +51,7 @@ def load_client_stack(target: Target) -> None:
 async def client_pool(target: Target, merchants: list[DesiredState], merchants_dir: Path, *,
                       read_only: bool) -> AsyncIterator:
     """A `ClientPool` whose providers read (and, unless read_only, write) the target."""
-    from reconciler.http.pool import ClientPool
+    from reconciler.engine.pool import ClientPool
 
     transport = None
     if target.embedded:
@@ -74,32 +74,3 @@ async def read_fleet(target: Target, merchants: list[DesiredState], chosen: list
         finally:
             if notices is not None:
                 notices.extend(pool.notices)
-
-
-def read_fleet_blocking(target: Target, merchants: list[DesiredState], chosen: list[DesiredState],
-                        merchants_dir: Path, fleet: Callable[..., Awaitable[list[R]]], *,
-                        parallelism: int, workers: int | str | None,
-                        on_done: Callable[[R], None] | None = None,
-                        on_progress: Callable[[int], None] | None = None,
-                        notices: Notices | None = None) -> list[R]:
-    """`read_fleet` from this process, or split across worker processes for a large fleet.
-
-    `workers`: None for one process, a number, or "auto" (see `worker_count`).
-    `on_done` sees each result in a single process;
-    with workers, `on_progress` is told how many merchants are done instead.
-    `notices` collects the services' warnings from every process.
-    """
-    from reconciler.engine.workers import read_fleet_in_workers, worker_count
-
-    count = worker_count(workers, len(chosen), target)
-    if count <= 1:
-        return run(read_fleet(target, merchants, chosen, merchants_dir, fleet,
-                              parallelism=parallelism, on_done=on_done, notices=notices))
-    from reconciler.http.pool import shared_keys
-
-    def keys(merchant: DesiredState) -> set[str]:
-        return {f"{kind}:{key}" for kind, key in shared_keys(target, merchant).items()}
-
-    return read_fleet_in_workers(target, merchants, chosen, merchants_dir, fleet,
-                                 parallelism=parallelism, workers=count, keys=keys,
-                                 on_progress=on_progress, notices=notices)

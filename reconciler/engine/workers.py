@@ -35,10 +35,14 @@ import threading
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from reconciler.engine.runtime import load_client_stack, read_fleet, run
 from reconciler.model import DesiredState
 from reconciler.targets import Target
+
+if TYPE_CHECKING:  # the HTTP stack loads only when a run reads
+    from reconciler.http.notices import Notices
 
 R = TypeVar("R")
 # Below this many merchants per worker, forking costs more than it saves.
@@ -144,7 +148,6 @@ def die_with_parent(parent: int) -> None:
 
 def _read_part(part: int) -> tuple[list[Any], list[Any]]:
     """One worker's results, and the services' warnings it saw."""
-    from reconciler.engine.runtime import read_fleet, run
     from reconciler.http.notices import Notices
 
     job = _job
@@ -170,8 +173,6 @@ def read_fleet_in_workers(target: Target, merchants: list[DesiredState], chosen:
     """`read_fleet` over `chosen` split across `workers` forked processes; results in order."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
-
-    from reconciler.engine.runtime import load_client_stack
 
     load_client_stack(target)  # imported once here, not once per worker
     global _job
@@ -208,3 +209,30 @@ def read_fleet_in_workers(target: Target, merchants: list[DesiredState], chosen:
     if on_progress is not None:
         on_progress(done.value)
     return results
+
+
+def read_fleet_blocking(target: Target, merchants: list[DesiredState], chosen: list[DesiredState],
+                        merchants_dir: Path, fleet: Callable[..., Awaitable[list[R]]], *,
+                        parallelism: int, workers: int | str | None,
+                        on_done: Callable[[R], None] | None = None,
+                        on_progress: Callable[[int], None] | None = None,
+                        notices: Notices | None = None) -> list[R]:
+    """`read_fleet` from this process, or split across worker processes for a large fleet.
+
+    `workers`: None for one process, a number, or "auto" (see `worker_count`).
+    `on_done` sees each result in a single process;
+    with workers, `on_progress` is told how many merchants are done instead.
+    `notices` collects the services' warnings from every process.
+    """
+    count = worker_count(workers, len(chosen), target)
+    if count <= 1:
+        return run(read_fleet(target, merchants, chosen, merchants_dir, fleet,
+                              parallelism=parallelism, on_done=on_done, notices=notices))
+    from reconciler.engine.pool import shared_keys
+
+    def keys(merchant: DesiredState) -> set[str]:
+        return {f"{kind}:{key}" for kind, key in shared_keys(target, merchant).items()}
+
+    return read_fleet_in_workers(target, merchants, chosen, merchants_dir, fleet,
+                                 parallelism=parallelism, workers=count, keys=keys,
+                                 on_progress=on_progress, notices=notices)

@@ -2,9 +2,9 @@
 
 Modules: `errors` (the error tree), `auth` (httpx.Auth flows), `client`
 (ServiceClient, the one seam per service), `envelopes` (vendor envelopes to
-typed errors), `readonly` (write refusal), `retry`, `ratelimit`, `cache`,
-and `pool` (ClientPool, which builds providers; import it from
-`reconciler.http.pool`, it depends on `reconciler.providers`).
+typed errors), `readonly` (write refusal), `retry`, `ratelimit`, `cache`.
+This layer knows nothing of providers: `reconciler.engine.pool.ClientPool`
+builds them on top of it (docs/design.md, "Layers").
 """
 
 from reconciler.http.errors import (

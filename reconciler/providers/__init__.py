@@ -1,6 +1,6 @@
 """One provider per service; `PROVIDER_CLASSES` maps service name to class.
 
-Build providers through `reconciler.http.pool.ClientPool.providers()`, which
+Build providers through `reconciler.engine.pool.ClientPool.providers()`, which
 hands each one a client (read-only for a plan) for one merchant.
 """
 

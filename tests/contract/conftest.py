@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from reconciler.http.pool import ClientPool
+from reconciler.engine.pool import ClientPool
 from reconciler.http.retry import RetryPolicy
 from reconciler.model import DesiredState
 from reconciler.sandbox import Emulator, build_app

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
+from reconciler.engine.pool import ClientPool
 from reconciler.http.errors import AuthError, ValidationError
-from reconciler.http.pool import ClientPool
 from reconciler.providers.loop import LoopReturn
 from reconciler.sandbox.seed import credentials_of
 from tests.contract.conftest import FAST, Wired

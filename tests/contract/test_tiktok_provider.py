@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
+from reconciler.engine.pool import ClientPool
 from reconciler.http.errors import OwnershipError
-from reconciler.http.pool import ClientPool
 from reconciler.providers.tiktok_shop import TikTokOrder, TikTokReturn
 from reconciler.sandbox.seed import credentials_of
 from reconciler.sandbox.tiktok_sign import sign

@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 
 from reconciler.cli import cli
 from reconciler.engine.document import checksum, merchant_checksum
+from reconciler.engine.pool import ClientPool
 from reconciler.http.aiotransport import AiohttpTransport
-from reconciler.http.pool import ClientPool
 from reconciler.model import SERVICES
 from reconciler.targets import LIVE_ENDPOINTS, TargetError, resolve_target
 from tests.e2e.conftest import Sandbox, serving, start_logged_sandbox

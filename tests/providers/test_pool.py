@@ -2,8 +2,8 @@
 
 import pytest
 
+from reconciler.engine.pool import ClientPool
 from reconciler.http.errors import ReadOnlyViolation
-from reconciler.http.pool import ClientPool
 from reconciler.model import Action, Change
 from reconciler.secrets import MissingSecretError, redactor
 from reconciler.targets import resolve_target

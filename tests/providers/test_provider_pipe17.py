@@ -5,8 +5,8 @@ import copy
 import httpx
 import pytest
 
+from reconciler.engine.pool import ClientPool
 from reconciler.http.errors import ConflictError
-from reconciler.http.pool import ClientPool
 from reconciler.http.retry import RetryPolicy
 from reconciler.model import Action, Change
 

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
+from reconciler.engine.pool import ClientPool
 from reconciler.http.errors import OwnershipError, ValidationError
-from reconciler.http.pool import ClientPool
 from reconciler.http.retry import RetryPolicy
 from reconciler.model import Action, Change
 from reconciler.providers import LoopProvider

@@ -5,8 +5,8 @@ import asyncio
 import httpx
 import pytest
 
+from reconciler.engine.pool import ClientPool
 from reconciler.http.errors import OwnershipError
-from reconciler.http.pool import ClientPool
 from reconciler.http.retry import RetryPolicy
 from reconciler.model import Action, Change
 from reconciler.providers import TikTokShopProvider

@@ -18,8 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
+from reconciler.engine.pool import ClientPool
 from reconciler.http.errors import AuthError, ServiceError
-from reconciler.http.pool import ClientPool
 from reconciler.http.retry import RetryPolicy
 from reconciler.model import Action, Change, DesiredState
 from reconciler.targets import Target

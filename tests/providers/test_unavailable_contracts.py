@@ -8,8 +8,8 @@ credentials refused and server errors stay errors, as for any endpoint.
 import httpx
 import pytest
 
+from reconciler.engine.pool import ClientPool
 from reconciler.http.errors import AuthError, ServerError
-from reconciler.http.pool import ClientPool
 from reconciler.http.retry import RetryPolicy
 
 FAST = RetryPolicy(attempts=2, total_seconds=1, base_delay=0.01, max_delay=0.02, timeout=0.5)

@@ -1,7 +1,11 @@
 """ClientPool: everything one command run shares across merchants.
 
+The composition of the layers below the engine: HTTP clients (`reconciler.http`)
+bound to a merchant's resolved secrets, handed to its providers
+(`reconciler.providers`).
+
 One `Channel` per service (connections reused across merchants; on a
-network target the bytes go over `AiohttpTransport`, see aiotransport.py),
+network target the bytes go over `AiohttpTransport`, see http/aiotransport.py),
 the per-service rate limiters, the
 per-run cache (TikTok shop lists and ciphers) and the retry policy. A
 merchant's providers are cheap views over it: resolving its secrets and
