@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint demo bench bench-secrets bench-review schema clean
+.PHONY: install test lint typecheck demo bench bench-secrets bench-review schema clean
 
 install: $(STAMP)
 
@@ -15,10 +15,14 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 test: install
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 lint: install
 	$(BIN)/ruff check .
+
+typecheck: install  # mypy over reconciler/ ([tool.mypy] in pyproject.toml)
+	$(BIN)/mypy
 
 demo: install
 	./scripts/demo.sh

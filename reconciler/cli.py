@@ -514,8 +514,8 @@ def connect_tiktok(ctx, slug, listen, timeout, merchants_dir, target_spec) -> No
     from reconciler.commands.connect import connect_tiktok as run_connect
 
     c = make_context(ctx, merchants_dir, target_spec)
-    guarded(lambda: run_connect(c.target(), c.merchants_dir, slug, listen, timeout,
-                                click.get_text_stream("stdin")))
+    # sys.stdin, not click.get_text_stream (deprecated in click 8.5): the code is one line of text.
+    guarded(lambda: run_connect(c.target(), c.merchants_dir, slug, listen, timeout, sys.stdin))
 
 
 @cli.group()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import IO, Any
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
@@ -45,7 +46,9 @@ def open_private(path: Path, flags: int) -> int:
     return fd
 
 
-def append_private(path: Path, *, binary: bool = False):  # noqa: ANN201 - a text or binary file object
-    """Open `path` for appending, created 0600."""
+def append_private(path: Path, *, binary: bool = False) -> IO[Any]:
+    """Open `path` for appending, created 0600 (a binary file object, or UTF-8 text)."""
     fd = open_private(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
-    return os.fdopen(fd, "ab" if binary else "a", **({} if binary else {"encoding": "utf-8"}))
+    if binary:
+        return os.fdopen(fd, "ab")
+    return os.fdopen(fd, "a", encoding="utf-8")

@@ -229,7 +229,7 @@ def resolve(ref: SecretRef, *, sandbox: bool, environ: Mapping[str, str] | None 
             raise UnsafeSecretError(ref)
         redactor.add(value)
         return value
-    value = environ.get(ref.var)
+    value = environ.get(ref.var) or ""
     if value:
         if len(value) < MIN_LENGTH:
             raise UnsafeSecretError(ref)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
 from reconciler.backend.errors import BackendError
 from reconciler.secrets import parse_ref, redactor
@@ -17,7 +18,7 @@ from reconciler.secrets import parse_ref, redactor
 
 @dataclass(frozen=True)
 class Dsn:
-    params: dict[str, str]  # for psycopg.connect, password resolved
+    params: dict[str, Any]  # for psycopg.connect (text values), password resolved
     display: str  # postgresql://USER@HOST:PORT/DATABASE: what every output shows
 
 

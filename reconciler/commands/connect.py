@@ -47,7 +47,7 @@ def pasted_code(text: str, state: str) -> str:
             raise CommandError("no authorization code on standard input; nothing was stored")
         return text
     query = parse_qs(urlsplit(text).query or text)
-    given = (query.get("state") or [None])[0]
+    given = next(iter(query.get("state", [])), None)
     if given is not None and given != state:
         raise CommandError("the pasted URL carries another state: it answers a different "
                            "authorization link; nothing was stored")

@@ -88,8 +88,8 @@ def emit(document: dict[str, Any], fmt: str, apply_command: str | None = None,
         say_json(document)
         return
     if fmt == "markdown":
-        kwargs = {"apply_command": apply_command} if apply_command else {}
-        rendered = render_markdown(document, **kwargs)
+        rendered = (render_markdown(document, apply_command=apply_command) if apply_command
+                    else render_markdown(document))
     else:
         rendered = render_plan(document, color=use_color(stdout_is_tty()), header=header)
     say(with_verdict(rendered, document, blank=fmt == "markdown"), styled=fmt == "text")

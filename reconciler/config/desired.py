@@ -28,7 +28,7 @@ from reconciler.secrets import parse_ref
 PRESENT = "present"
 
 
-def address_paths(data: dict[str, Any]) -> Iterator[tuple[str, DocPath]]:
+def address_paths(data: Mapping[str, Any]) -> Iterator[tuple[str, tuple[str, ...]]]:
     """Every managed address with the document path of its value (declared or not)."""
     for setting in SETTINGS:
         yield setting.address, setting.path

@@ -180,7 +180,7 @@ def _h5_evidence(data: dict[str, Any], slug: str) -> Iterator[Finding]:
 
 
 def _credential_reuse(data: dict[str, Any], slug: str) -> Iterator[Finding]:
-    seen: dict[Any, DocPath] = {}
+    seen: dict[Any, tuple[str, ...]] = {}
     for path in CREDENTIAL_FIELDS:
         ref = get(data, path)
         if ref is None:

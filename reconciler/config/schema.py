@@ -23,7 +23,7 @@ import hashlib
 import importlib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -41,7 +41,7 @@ if TYPE_CHECKING:  # jsonschema is imported when a document is invalid (or a tes
 # The package's own copy (reconciler/schemas/), so an installed wheel validates too; the
 # top-level schemas/ is the editors' copy, kept identical by `make schema` and a test.
 SCHEMA_FILE = "merchant.schema.json"
-CREDENTIAL_FIELDS: tuple[DocPath, ...] = (  # in the order a merchant file lists them
+CREDENTIAL_FIELDS: tuple[tuple[str, ...], ...] = (  # in the order a merchant file lists them
     ("shopify", "access_token"),
     ("tiktok_shop", "app_key"),
     ("tiktok_shop", "app_secret"),
@@ -235,12 +235,13 @@ def _explain(error: ValidationError, doc: Located) -> Iterator[Problem]:
                        f"{_name(path)} must be {_expected(error.validator_value)}, "
                        f"not {_kind_of(error.instance)}", _type_hint(error))
     elif kind in ("enum", "const"):
-        allowed = error.validator_value if kind == "enum" else [error.validator_value]
+        value: Any = error.validator_value  # JSON from the schema (see `_subschema`)
+        allowed = value if kind == "enum" else [value]
         yield _problem(doc.value_pos(path), "S004",
                        f"{_name(path)} must be one of {', '.join(map(str, allowed))}; "
                        f"got {_show(error.instance)}")
     elif kind == "pattern":
-        description = error.schema.get("description") or f"must match {error.validator_value}"
+        description = _subschema(error).get("description") or f"must match {error.validator_value}"
         yield _problem(doc.value_pos(path), "S004",
                        f"{_name(path)} does not have the expected form (got {_show(error.instance)})",
                        description)
@@ -277,8 +278,9 @@ def _token_looking_values(doc: Located) -> Iterator[Problem]:
 
 
 def _unknown_keys(path: DocPath, error: ValidationError, doc: Located) -> Iterator[Problem]:
-    allowed = list(error.schema.get("properties", {}))
-    for key in error.instance:
+    allowed = list(_subschema(error).get("properties", {}))
+    instance: Any = error.instance  # the mapping that has the unknown keys
+    for key in instance:
         if key in allowed:
             continue
         close = difflib.get_close_matches(str(key), allowed, n=1)
@@ -291,8 +293,10 @@ def _unknown_keys(path: DocPath, error: ValidationError, doc: Located) -> Iterat
 def _missing_keys(path: DocPath, error: ValidationError, doc: Located) -> Iterator[Problem]:
     pos = doc.key_pos(path) if path else doc.value_pos(())
     where = f"{_name(path)} is missing" if path else "missing"
-    for key in error.validator_value:
-        if key not in error.instance:
+    required: Any = error.validator_value  # the schema's `required` list
+    instance: Any = error.instance
+    for key in required:
+        if key not in instance:
             yield _problem(pos, "S002", f"{where} required key '{key}'")
 
 
@@ -304,7 +308,17 @@ def _name(path: DocPath) -> str:
     return ".".join(str(p) for p in path) or "the document"
 
 
-def _expected(types: str | list[str]) -> str:
+def _subschema(error: ValidationError) -> Mapping[str, Any]:
+    """The schema object whose keyword failed.
+
+    jsonschema's types allow `Unset` and booleans here (and in `validator_value` and
+    `instance`) for errors made by hand; every error a validator yields has the
+    failed schema object, the keyword's value and the instance set.
+    """
+    return error.schema if isinstance(error.schema, Mapping) else {}
+
+
+def _expected(types: Any) -> str:  # `type`'s value: a name or a list of names
     names = [types] if isinstance(types, str) else types
     return " or ".join({"object": "a mapping", "array": "a list", "boolean": "true or false",
                         "integer": "a whole number"}.get(t, f"a {t}") for t in names)
@@ -322,7 +336,7 @@ def _type_hint(error: ValidationError) -> str:
         return "write true or false, without quotes"
     if error.validator_value == "object":
         return "write its keys on the lines below, indented"
-    return error.schema.get("description") or hint("S003")
+    return _subschema(error).get("description") or hint("S003")
 
 
 def _bound_message(error: ValidationError) -> str:

@@ -27,7 +27,7 @@ from reconciler.config.yamldoc import DocPath, Located
 if TYPE_CHECKING:
     from reconciler.model import DesiredState
 
-TEMPLATE_FIELDS: tuple[DocPath, ...] = (
+TEMPLATE_FIELDS: tuple[tuple[str, ...], ...] = (
     ("tiktok_shop", "return_proxy", "return_url"),
     ("loop", "instructions"),
 )
@@ -78,7 +78,7 @@ def render_templates(doc: Located, slug: str) -> tuple[Located, list[Problem]]:
     for path in TEMPLATE_FIELDS:
         parent = _writable_parent(data, path, copied)
         source = parent.get(path[-1]) if parent is not None else None
-        if not isinstance(source, str):
+        if parent is None or not isinstance(source, str):
             continue
         try:
             parent[path[-1]] = compile_template(source).render(context)
@@ -188,7 +188,8 @@ def _describe(node: nodes.Node) -> str:
     return names.get(type(node), type(node).__name__)
 
 
-def _writable_parent(data: dict[str, Any], path: DocPath, copied: set[int]) -> dict[str, Any] | None:
+def _writable_parent(data: dict[str, Any], path: tuple[str, ...], copied: set[int]
+                     ) -> dict[str, Any] | None:
     """The mapping holding `path`'s field, copied (with every mapping above it) on first use.
 
     Only the mappings on the way to a templated field are copied: the input

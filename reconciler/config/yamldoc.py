@@ -294,7 +294,9 @@ def _mark(node: Node, file: str) -> Pos:
 
 
 def _event_pos(event: yaml.Event, file: str) -> Pos:
-    return Pos(file, event.start_mark.line + 1, event.start_mark.column + 1)
+    mark = event.start_mark
+    assert mark is not None, "the parser marks every event it emits"
+    return Pos(file, mark.line + 1, mark.column + 1)
 
 
 def _byte_pos(data: bytes, offset: int, file: str) -> Pos:

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 from reconciler import __version__
@@ -40,7 +41,7 @@ def checksum(target: str, merchants: Iterable[Mapping[str, Any]]) -> str:
     """The whole plan's checksum (the per-merchant `checksum` fields are not part of it)."""
     entries = sorted(
         ({k: m.get(k) for k in _CHECKSUM_KEYS} for m in merchants),
-        key=lambda m: m["merchant"],
+        key=itemgetter("merchant"),
     )
     return _digest({"format_version": FORMAT_VERSION, "target": target, "merchants": entries})
 
@@ -72,7 +73,7 @@ def summarize(merchants: Iterable[Mapping[str, Any]]) -> dict[str, int]:
     return summary
 
 
-def build_document(target: str, merchants: list[Mapping[str, Any]],
+def build_document(target: str, merchants: Sequence[Mapping[str, Any]],
                    created_at: datetime | None = None) -> dict[str, Any]:
     """Assemble a plan document from per-merchant entries (any order), redacted by value."""
     ordered = [{**m, "checksum": merchant_checksum(target, m)}

@@ -57,7 +57,9 @@ def note_manual_actions(state_dir: Path, pending: Mapping[str, Iterable[str]],
     at = at or now()
     known = read(state_dir, MANUAL)
     for slug, actions in pending.items():
-        before = known.get(slug) if isinstance(known.get(slug), dict) else {}
+        before = known.get(slug)
+        if not isinstance(before, dict):
+            before = {}
         current = {a: before.get(a, at) for a in actions}
         if current:
             known[slug] = current

@@ -65,7 +65,9 @@ class Proxies:
 
     def _lookup(self, scheme: str, host: str) -> tuple[yarl.URL | None, dict[str, str] | None]:
         proxy = self._table.get(scheme)
-        if not proxy or urllib.request.proxy_bypass_environment(host, self._table):
+        # NO_PROXY matching as urllib and httpx's own stack do it; typeshed omits the function.
+        bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
+        if not proxy or bypass(host, self._table):
             return None, None
         url = yarl.URL(proxy if "://" in proxy else f"http://{proxy}")
         if url.user is None:
@@ -267,7 +269,7 @@ def whole_response(status: int, headers: list[tuple[bytes, bytes]], body: bytes,
     response = httpx.Response(status, headers=headers, stream=httpx.ByteStream(body),
                               request=request, extensions=extensions)
     if _PLAIN_CONTENT and not any(name.lower() == b"content-encoding" for name, _ in headers):
-        response._content = body  # type: ignore[attr-defined]
+        response._content = body
     else:
         response.read()
     return response
@@ -280,7 +282,7 @@ def _plain_content_works() -> bool:
     try:
         fast = httpx.Response(200, headers=headers, stream=httpx.ByteStream(b'{"a": 1}'),
                               request=request)
-        fast._content = b'{"a": 1}'  # type: ignore[attr-defined]
+        fast._content = b'{"a": 1}'
         ordinary = httpx.Response(200, headers=headers, content=b'{"a": 1}', request=request)
         return (fast.content, fast.json(), fast.text, fast.headers.raw) == (
             ordinary.content, ordinary.json(), ordinary.text, ordinary.headers.raw)

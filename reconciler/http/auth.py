@@ -65,7 +65,8 @@ class TikTokAuth(httpx.Auth):
         self._app_key = app_key
         self._quoted_app_key = quote(app_key, safe="")
         self._app_secret = app_secret
-        self._access_token = access_token if isinstance(access_token, str) else None
+        # With a session, the session's current token is sent instead of this one.
+        self._access_token = access_token if isinstance(access_token, str) else ""
         self.session = None if isinstance(access_token, str) else access_token
         self._base_path = base_path.rstrip("/")
         self._clock = clock

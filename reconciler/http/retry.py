@@ -15,6 +15,7 @@ import random
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class RetryPolicy:
         positive numbers are ignored: the budget can be tuned, never unbounded.
         """
         env = os.environ if environ is None else environ
-        tuned: dict[str, float | int] = {}
+        tuned: dict[str, Any] = {}  # field name -> its float or int value
         for var, name, kind in _ENV_KNOBS:
             value = _positive(env.get(var), kind)
             if value is not None:

@@ -16,6 +16,7 @@ ordinary way, with the same result, only slower.
 from __future__ import annotations
 
 import re
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -25,15 +26,16 @@ import httpx
 _PATH_SAFE = "!$&'()*+,;=:@/%-._~"
 
 
-def _replaced(url: httpx.URL, **parts: str | None) -> httpx.URL:
-    """`url` with some of its parsed parts replaced, as they are (already encoded)."""
+def _replaced(url: httpx.URL, **parts: Any) -> httpx.URL:
+    """`url` with some of its parsed parts (str, or None for query and fragment) replaced,
+    as they are (already encoded)."""
     copy = httpx.URL.__new__(httpx.URL)
-    copy._uri_reference = url._uri_reference._replace(**parts)  # type: ignore[attr-defined]
+    copy._uri_reference = url._uri_reference._replace(**parts)
     return copy
 
 
 def _join_parsed(base: httpx.URL, path: str, query: str | None) -> httpx.URL:
-    base_path = base._uri_reference.path  # type: ignore[attr-defined]
+    base_path = base._uri_reference.path
     return _replaced(base, path=base_path + quote(path, safe=_PATH_SAFE), query=query, fragment=None)
 
 
@@ -47,7 +49,7 @@ _PLAIN_NAME = re.compile(r"[a-z0-9][a-z0-9.-]*")  # reads the same in a host and
 
 
 def _fill_parsed(parsed: httpx.URL, value: str) -> httpx.URL:
-    ref = parsed._uri_reference  # type: ignore[attr-defined]
+    ref = parsed._uri_reference
     return _replaced(parsed, host=ref.host.replace(_STAND_IN, value),
                      path=ref.path.replace(_STAND_IN, value))
 

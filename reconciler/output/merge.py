@@ -71,8 +71,8 @@ def _carried(merged: dict[str, Any], documents: list[Mapping[str, Any]]) -> dict
     """The shards' mass-change verdict (their counts summed) and `--changed-since` selection."""
     from reconciler.config.repo import MassChange
 
-    verdicts = [d.get("mass_change") for d in documents]
-    if all(isinstance(v, Mapping) for v in verdicts):
+    verdicts = [v for d in documents if isinstance(v := d.get("mass_change"), Mapping)]
+    if len(verdicts) == len(documents):
         first = verdicts[0]
         limit = MassChange(first["max_fraction"], first["min_merchants"])
         changing = sum(v["changing"] for v in verdicts)

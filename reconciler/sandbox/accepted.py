@@ -68,7 +68,9 @@ class AcceptedCredentials:
         return digests
 
     def matches(self, stored: str | None, presented: str | None) -> bool:
-        return bool(stored and presented) and hmac.compare_digest(stored, self.digest(presented))
+        if not stored or not presented:
+            return False
+        return hmac.compare_digest(stored, self.digest(presented))
 
     def signing_secret(self, stored: str | None) -> str | None:
         return self._signing.get(stored) if stored else None

@@ -96,16 +96,17 @@ async def gather(providers: Mapping[str, Provider], *, now: float) -> Evidence:
     pipe17 = cast(Pipe17Provider, providers["pipe17"])
     loop = cast(LoopProvider, providers["loop"])
     since = int(now) - WINDOW_DAYS * 86_400
-    (tt_snapshot, loop_snapshot, sh_snapshot, tt_orders, sh_orders, returns,
-     refunds) = await asyncio.gather(
-        attempt(tiktok.read()),
-        attempt(loop.read()),
-        attempt(shopify.read()),
+    # Two groups (asyncio.gather types at most six results), all seven reads at once.
+    snapshots = asyncio.gather(attempt(tiktok.read()), attempt(loop.read()),
+                               attempt(shopify.read()))
+    recent = asyncio.gather(
         attempt(recent_tiktok_orders(tiktok, since, now)),
         attempt(shopify.orders(f"created_at:>={day(since - 86_400)}", SHOPIFY_PAGE)),
         attempt(loop.returns(since=datetime.fromtimestamp(since, UTC))),
         attempt(pipe17.refunds()),
     )
+    ((tt_snapshot, loop_snapshot, sh_snapshot),
+     (tt_orders, sh_orders, returns, refunds)) = await asyncio.gather(snapshots, recent)
     sh_orders = await look_up_missing(shopify, tt_orders, sh_orders)
     sample = choose_sample(tt_orders, sh_orders)
     refunded = sorted({r.order_name for r in returns.value or [] if has_refund(r)})
