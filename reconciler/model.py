@@ -27,8 +27,29 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
-SERVICES: tuple[str, ...] = ("tiktok_shop", "pipe17", "shopify", "loop")
-PIPE17_INTEGRATIONS: tuple[str, ...] = ("tiktok_shop", "shopify", "loop")
+
+@dataclass(frozen=True)
+class ServiceName:
+    """How one service is named: in messages, and as its integration in Pipe17."""
+
+    display: str  # in notes, manual actions and reports
+    connector: str | None  # the `connectorName` of its Pipe17 integration (Pipe17 itself: None)
+
+
+# The one table of the four services' names; every other list of them derives from it.
+SERVICE_TABLE: Mapping[str, ServiceName] = MappingProxyType({
+    "tiktok_shop": ServiceName("TikTok Shop", "TikTok Shop"),
+    "pipe17": ServiceName("Pipe17", None),
+    "shopify": ServiceName("Shopify", "Shopify"),
+    "loop": ServiceName("Loop", "Loop Returns"),
+})
+SERVICES: tuple[str, ...] = tuple(SERVICE_TABLE)
+SERVICE_NAMES: Mapping[str, str] = MappingProxyType(
+    {key: name.display for key, name in SERVICE_TABLE.items()})
+# integration name (address vocabulary) -> Pipe17 connector name
+CONNECTOR_NAMES: Mapping[str, str] = MappingProxyType(
+    {key: name.connector for key, name in SERVICE_TABLE.items() if name.connector is not None})
+PIPE17_INTEGRATIONS: tuple[str, ...] = tuple(CONNECTOR_NAMES)
 FLOW_ENTITIES: tuple[str, ...] = ("orders", "fulfillments", "refunds")
 RETURN_PROXY_SERVICE_ID = "7252639977727674154"
 RETURN_PROXY_AUTHORIZE_URL = (

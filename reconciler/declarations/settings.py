@@ -12,10 +12,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from reconciler.declarations.types import Attestation, Setting
+from reconciler.model import CONNECTOR_NAMES, FLOW_ENTITIES
 
-INTEGRATIONS: Mapping[str, str] = {"tiktok_shop": "TikTok Shop", "shopify": "Shopify",
-                                   "loop": "Loop Returns"}  # address name -> Pipe17 connector name
-FLOW_ENTITIES: tuple[str, ...] = ("orders", "fulfillments", "refunds")
+INTEGRATIONS: Mapping[str, str] = CONNECTOR_NAMES  # address name -> Pipe17 connector name
 FLOW_VALUES: tuple[str, ...] = ("pull", "push", "off")
 LOOKUP_VALUES: tuple[str, ...] = ("zip", "email", "phone")
 SYNC_MODES: tuple[str, ...] = ("fulfillment", "order")

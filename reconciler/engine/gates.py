@@ -14,6 +14,7 @@ from typing import Any
 
 from reconciler import declarations
 from reconciler.model import (
+    CONNECTOR_NAMES,
     PIPE17_INTEGRATIONS,
     RETURN_PROXY_AUTHORIZE_URL,
     Action,
@@ -24,8 +25,6 @@ from reconciler.model import (
 PIPE17_APP = "https://app.pipe17.com/integrations"
 TIKTOK_PARTNER_CENTER = "https://partner.tiktokshop.com"
 DESTRUCTIVE = "destructive"
-
-_INTEGRATION_LABEL = {"tiktok_shop": "TikTok Shop", "shopify": "Shopify", "loop": "Loop Returns"}
 
 
 def manual_actions(desired: DesiredState, facts: Mapping[str, Any], *,
@@ -70,7 +69,7 @@ def manual_actions(desired: DesiredState, facts: Mapping[str, Any], *,
             continue
         status = facts.get(f"pipe17.integration.{name}.status")
         if status != "connected":
-            label = _INTEGRATION_LABEL[name]
+            label = CONNECTOR_NAMES[name]
             actions.append(ManualAction(
                 id=f"pipe17.integration.{name}.connect",
                 title=f"Connect the {label} integration in Pipe17",

@@ -25,13 +25,12 @@ from reconciler.config.schema import SCHEMA_FILE, shipped_schema_path
 from reconciler.declarations import BY_ADDRESS
 from reconciler.engine import diff
 from reconciler.export.yamlout import DocPath, dump
-from reconciler.model import DesiredState
+from reconciler.model import SERVICE_NAMES, DesiredState
 from reconciler.providers import PROVIDER_CLASSES
 from reconciler.secrets import redactor
 
 MODELINE = "yaml-language-server: $schema="
 H5_PATH: DocPath = ("tiktok_shop", "h5_redirect")
-_SERVICE_NAMES = {"tiktok_shop": "TikTok Shop", "pipe17": "Pipe17", "loop": "Loop"}
 _JINJA = ("{{", "{%", "{#")
 
 
@@ -137,7 +136,7 @@ def _differences(profile: Mapping[str, Any], live: Mapping[str, Any], notes: lis
             continue
         if want is None or same(address, want, have):
             continue  # unmanaged by the profile, or the profile already says it
-        service = _SERVICE_NAMES.get(address.split(".", 1)[0], address)
+        service = SERVICE_NAMES.get(address.split(".", 1)[0], address)
         if have is None:
             notes.append(f"{address}: not set on {service} yet; the profile's value applies")
         elif path[-2:-1] != ("integrations",):

@@ -31,7 +31,9 @@ from typing import Any
 
 import httpx
 
-SERVICE_NAMES = ("tiktok_shop", "pipe17", "shopify", "loop")
+from reconciler.model import SERVICES
+
+SERVICE_NAMES = SERVICES  # the services faults can be injected into
 DEFAULTS: dict[str, Any] = {
     "latency_ms": 0,
     "error_rate": 0.0,

@@ -15,10 +15,10 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from reconciler.model import DesiredState
+from reconciler.model import CONNECTOR_NAMES, SERVICE_NAMES, DesiredState
 from reconciler.secrets import SecretFileError, prefetch, resolve
 
-CONNECTORS = {"tiktok_shop": "TikTok Shop", "shopify": "Shopify", "loop": "Loop Returns"}
+CONNECTORS = CONNECTOR_NAMES  # integration name -> connectorName
 DEFAULT_OPTIONS: dict[str, dict[str, Any]] = {
     "TikTok Shop": {"pushRefundsToTikTok": False},
     "Shopify": {"orderSyncMode": "order"},
@@ -169,7 +169,7 @@ def _pipe17(slug: str, orders: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def shopify_order(slug: str, order: dict[str, Any], *, channel: str = "pipe17") -> dict[str, Any]:
-    app = {"pipe17": "Pipe17", "tiktok": "TikTok"}[channel]
+    app = {"pipe17": SERVICE_NAMES["pipe17"], "tiktok": TIKTOK_CHANNEL}[channel]  # the app's title
     return {
         "id": "gid://shopify/Order/" + digits(f"{slug}:{channel}:{order['id']}", 13),
         "name": order["id"],
