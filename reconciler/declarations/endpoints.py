@@ -115,8 +115,6 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              "create an integration by connector name", (_APPLY,)),
     Endpoint("pipe17.integrations.write", "pipe17", "PUT", "/integrations/{id}", "pipe17.integrations",
              "update one flow or option (quoting `version`)", (_APPLY,)),
-    Endpoint("pipe17.integrations.delete", "pipe17", "DELETE", "/integrations/{id}", "pipe17.integrations",
-             "remove an integration", (_APPLY,)),
     Endpoint("pipe17.refunds", "pipe17", "GET", "/refunds", "pipe17.refunds",
              "refunds Pipe17 holds (where TikTok's returns cannot be read)", (_VERIFY, _DOCTOR),
              probe=True),

@@ -142,19 +142,15 @@ def held_by(address: str, manual_ids: set[str]) -> str | None:
 
 @functools.lru_cache(maxsize=4096)  # a fixed vocabulary of addresses, sorted for every merchant
 def order_key(address: str, action: Action) -> tuple[int, int, str]:
-    """Sort key: deletes last, in reverse dependency order; the rest by dependency."""
+    """Sort key: by dependency (the diff creates and updates; it never deletes)."""
     setting = declarations.BY_ADDRESS.get(address)
     rank = setting.order if setting else declarations.UNRANKED
-    if action is Action.DELETE:
-        return (1, -rank, address)
     return (0, rank, address)
 
 
 def is_destructive(address: str, action: Action, before: Any, after: Any,
                    live: Mapping[str, Any]) -> bool:
     """Changes that stop something that works today (docs/design.md section 4)."""
-    if action is Action.DELETE:
-        return True
     if before is None:
         return False
     setting = declarations.BY_ADDRESS.get(address)

@@ -23,7 +23,7 @@ from typing import Any
 from reconciler.declarations import normalize_text, settings_of
 from reconciler.http.client import ServiceClient
 from reconciler.http.errors import ValidationError
-from reconciler.model import Action, Change, DesiredState, ServiceSnapshot
+from reconciler.model import Change, DesiredState, ServiceSnapshot
 from reconciler.providers.base import Provider
 from reconciler.providers.ownership import require_shop
 
@@ -79,13 +79,11 @@ class LoopProvider(Provider):
         return ServiceSnapshot(self.service, settings, facts, proven=(PORTAL,))
 
     async def apply(self, change: Change, desired: DesiredState) -> None:
-        """PATCH one field; a delete sends null (Loop's default applies)."""
+        """PATCH one field to its desired value."""
         field = _FIELDS.get(change.address)
         if field is None:
             raise ValidationError(self.service, f"no writable setting at {change.address}", desired.slug)
-        value = None
-        if change.action is not Action.DELETE:
-            value = self.normalize(change.address, desired.settings.get(change.address))
+        value = self.normalize(change.address, desired.settings.get(change.address))
         await self._client.request("PATCH", PORTAL_PATH, json={field: value})
 
     async def order_link(self, name: str, zip_code: str) -> str | None:

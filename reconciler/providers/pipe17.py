@@ -32,7 +32,7 @@ from reconciler.http.errors import (
     ValidationError,
     endpoint_missing,
 )
-from reconciler.model import Action, Change, DesiredState, ServiceSnapshot, Unavailable
+from reconciler.model import Change, DesiredState, ServiceSnapshot, Unavailable
 from reconciler.providers.base import Provider
 from reconciler.providers.ownership import require_shop
 
@@ -157,10 +157,10 @@ class Pipe17Provider(Provider):
         if len(parts) < 3 or parts[:2] != ["pipe17", "integration"] or parts[2] not in _CONNECTORS:
             raise ValidationError(self.service, f"no writable setting at {change.address}", desired.slug)
         name = parts[2]
-        if len(parts) == 3:
-            await (self._delete(name) if change.action is Action.DELETE else self._create(name))
+        if len(parts) == 3:  # the integration itself: the diff only ever creates one
+            await self._create(name)
             return
-        value = None if change.action is Action.DELETE else desired.settings.get(change.address)
+        value = desired.settings.get(change.address)
         await self._update(name, self._settings_patch(change.address, parts[3:], value))
 
     def _settings_patch(self, address: str, rest: list[str], value: Any) -> dict[str, Any]:
@@ -186,14 +186,6 @@ class Pipe17Provider(Provider):
                 return
             reply = await self._client.request("POST", "/integrations", json=body)
         self._remember(name, reply.get("integration") or {})
-
-    async def _delete(self, name: str) -> None:
-        known = await self._lookup(name)
-        if known is None:
-            return
-        await self._client.request("DELETE", f"/integrations/{known.integration_id}")
-        assert self._known is not None
-        self._known.pop(name, None)
 
     async def _update(self, name: str, patch: dict[str, Any]) -> None:
         for attempt in (1, 2):

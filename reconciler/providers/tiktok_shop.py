@@ -22,7 +22,7 @@ from reconciler.declarations import settings_of
 from reconciler.http.cache import RunCache
 from reconciler.http.client import ServiceClient
 from reconciler.http.errors import OwnershipError, ValidationError
-from reconciler.model import Action, Change, DesiredState, ServiceSnapshot
+from reconciler.model import Change, DesiredState, ServiceSnapshot
 from reconciler.providers.base import Provider
 
 SHOPS_PATH = "/authorization/202309/shops"
@@ -128,7 +128,7 @@ class TikTokShopProvider(Provider):
             raise ValidationError(
                 self.service, f"shop {desired.tiktok_shop_id} is not authorized for the app", desired.slug
             )
-        value = None if change.action is Action.DELETE else desired.settings.get(change.address)
+        value = desired.settings.get(change.address)
         body = {field: self._wire(change.address, value)}
         await self._client.request("PUT", RETURN_PROXY_PATH, params={"shop_cipher": cipher}, json=body)
 

@@ -1,4 +1,4 @@
-"""Pipe17 provider over a scripted fake: mapping, versions, 409 re-read, idempotent create/delete."""
+"""Pipe17 provider over a scripted fake: mapping, versions, 409 re-read, idempotent create."""
 
 import copy
 
@@ -21,7 +21,7 @@ def integration(connector, iid, version=1, status="connected", **directions):
 
 
 class Pipe17Fake:
-    """Just enough of Pipe17 for provider tests: list, create, versioned update, delete."""
+    """Just enough of Pipe17 for provider tests: list, create, versioned update."""
 
     def __init__(self, fake):
         self.items = [integration("TikTok Shop", "int_t", orders="in", refunds="none"),
@@ -30,7 +30,6 @@ class Pipe17Fake:
         fake.on("GET", "/integrations", self.list)
         fake.on("POST", "/integrations", self.create)
         fake.on("PUT", "/integrations/int_t", self.update)
-        fake.on("DELETE", "/integrations/int_s", self.delete)
 
     def list(self, request, body):
         return httpx.Response(200, json={"success": True, "integrations": copy.deepcopy(self.items),
@@ -53,10 +52,6 @@ class Pipe17Fake:
                 item["settings"][key][inner] = inner_value
         item["version"] += 1
         return httpx.Response(200, json={"success": True, "integration": item})
-
-    def delete(self, request, body):
-        self.items = [i for i in self.items if i["integrationId"] != "int_s"]
-        return httpx.Response(200, json={"success": True})
 
 
 @pytest.fixture
@@ -120,19 +115,17 @@ async def test_second_conflict_is_reported(fake, pipe17, make_merchant, make_tar
             await pool.pipe17(m).apply(change, m)
 
 
-async def test_create_and_delete_are_idempotent(fake, pipe17, make_merchant, make_target):
+async def test_create_is_idempotent(fake, pipe17, make_merchant, make_target):
     m = make_merchant()
     create = Change("pipe17.integration.loop", Action.CREATE, None, "present")
-    delete = Change("pipe17.integration.shopify", Action.DELETE, "present", None)
     async with ClientPool(make_target(), read_only=False, transport=fake.transport, retry=FAST) as pool:
         provider = pool.pipe17(m)
         for _ in range(2):
             await provider.apply(create, m)
-            await provider.apply(delete, m)
         snapshot = await pool.pipe17(m).read()
-    assert fake.count("POST", "/integrations") == 1 and fake.count("DELETE", "/int_s") == 1
+    assert fake.count("POST", "/integrations") == 1
     assert "pipe17.integration.loop" in snapshot.settings
-    assert "pipe17.integration.shopify" not in snapshot.settings
+    assert "pipe17.integration.shopify" in snapshot.settings
 
 
 async def test_create_after_ambiguous_failure_looks_before_creating_again(fake, pipe17, make_merchant,

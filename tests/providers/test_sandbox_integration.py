@@ -245,16 +245,6 @@ async def test_deep_link_finds_order_by_zip_after_apply(sandbox):
     assert url is not None and url.startswith(f"https://{m.slug}.loopreturns.com/#/link/")
 
 
-async def test_pipe17_delete_integration(sandbox):
-    m = sandbox.merchant("m-one")
-    async with sandbox.pool(read_only=False) as pool:
-        provider = pool.pipe17(m)
-        await provider.apply(change("pipe17.integration.loop", Action.DELETE), m)
-        await provider.apply(change("pipe17.integration.loop", Action.DELETE), m)
-        snapshot = await pool.pipe17(m).read()
-    assert "pipe17.integration.loop" not in snapshot.settings
-
-
 @pytest.mark.parametrize("faults", [{"drop_rate": 0.2, "seed": 5}, {"latency_ms": 5, "error_rate": 0.2, "seed": 9}])
 async def test_reads_survive_dropped_connections_and_latency(sandbox, faults):
     await sandbox.faults(**faults)
