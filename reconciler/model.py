@@ -57,12 +57,6 @@ RETURN_PROXY_AUTHORIZE_URL = (
 )
 
 
-class FlowDirection(StrEnum):
-    PULL = "pull"
-    PUSH = "push"
-    OFF = "off"
-
-
 class Action(StrEnum):
     CREATE = "create"
     UPDATE = "update"

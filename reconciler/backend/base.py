@@ -50,14 +50,14 @@ class Backend:
         """
         deadline = time.monotonic() + wait
         pending = sorted(set(slugs))
-        told = on_wait is None
+        told = False
         while pending:
             taken = self.try_lock(pending)
             pending = [s for s in pending if s not in taken]
             if not pending or time.monotonic() >= deadline:
                 break
-            if not told:
-                on_wait(self.holders(pending[:1]), len(pending))  # type: ignore[misc]
+            if on_wait is not None and not told:
+                on_wait(self.holders(pending[:1]), len(pending))
                 told = True
             time.sleep(min(POLL_SECONDS, max(0.0, deadline - time.monotonic())))
         return self.holders(pending) if pending else {}

@@ -91,12 +91,13 @@ class FileBackend(Backend):
             return []
         entries = []
         for number, entry in files.json_lines(raw):
-            if not isinstance(entry, dict) or entry_time(entry) is None:
+            moment = entry_time(entry) if isinstance(entry, dict) else None
+            if moment is None:
                 warn(f"{path}:{number}: not an audit entry (cut short or corrupt); skipped")
                 continue
             if merchant and entry.get("merchant") != merchant:
                 continue
-            if since and entry_time(entry) < since:  # type: ignore[operator]
+            if since and moment < since:
                 continue
             entries.append(entry)
         return entries

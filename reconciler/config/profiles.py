@@ -22,7 +22,6 @@ from reconciler.config.yamldoc import Located, load_file
 
 PROFILE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 MAX_DEPTH = 8  # profiles extending profiles: the standard recipe needs one
-_MISSING = object()  # cache marker: not loaded yet
 
 
 class ProfileStore:
@@ -58,9 +57,8 @@ class ProfileStore:
 
     def get(self, name: str) -> Located | None:
         """The profile merged with the profiles it extends, or None if it has problems."""
-        cached = self._done.get(name, _MISSING)
-        if cached is not _MISSING:
-            return cached  # type: ignore[return-value]
+        if name in self._done:
+            return self._done[name]
         self._loading.append(name)
         try:
             located = self._load(name)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from yaml.constructor import SafeConstructor
@@ -42,10 +42,13 @@ _LIBYAML = hasattr(yaml, "CSafeLoader")
 # libyaml composes without recursing in Python and refuses nesting deeper than
 # about a thousand levels itself, so a document is composed in one pass; the
 # builder then bounds depth, tags and alias expansion as it walks the nodes.
-_BASE_LOADER = yaml.CSafeLoader if _LIBYAML else yaml.SafeLoader
+if TYPE_CHECKING:  # one static base for the type checker; both offer the same interface
+    _BASE_LOADER = yaml.SafeLoader
+else:
+    _BASE_LOADER = yaml.CSafeLoader if _LIBYAML else yaml.SafeLoader
 
 
-class _Loader(_BASE_LOADER):  # type: ignore[misc, valid-type]
+class _Loader(_BASE_LOADER):
     """The safe loader, remembering how each plain scalar resolves.
 
     With no path resolvers, a scalar's implicit tag depends only on its text
@@ -263,8 +266,8 @@ def _syntax_problem(exc: yaml.YAMLError, text: str, file: str) -> Problem:
     mark = getattr(exc, "problem_mark", None)
     if mark is not None:
         pos = Pos(file, mark.line + 1, mark.column + 1)
-    elif isinstance(getattr(exc, "position", None), int):
-        pos = _char_pos(text, exc.position, file)  # type: ignore[attr-defined]
+    elif isinstance(position := getattr(exc, "position", None), int):
+        pos = _char_pos(text, position, file)
     else:
         pos = Pos(file, 1, 1)
     tab = _tab_in_indentation(text, pos.line, file)

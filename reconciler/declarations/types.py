@@ -83,14 +83,10 @@ class Setting:
     wire: str | None = None  # the provider's field on the wire
     allowed: tuple[Any, ...] | None = None  # enum values, in the merchant file's vocabulary
     max_length: int | None = None
-    order: int = 100  # apply order (lower first); deletes run in reverse
+    order: int = 100  # apply order (lower first)
     destructive: Destructive = field(default=never)
     held_by: tuple[str, ...] = ()  # manual action ids that hold it back, first wins
     normalize: str = "none"  # "lower" | "strip" | "text" | "none": see providers' normalize
-
-    @property
-    def write_endpoint(self) -> str:
-        return f"{self.contract}.write"
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from reconciler.backend import BackendLost, LockLost, RunJournal
 from reconciler.engine.fleet import bounded_map
 from reconciler.engine.plan import MerchantPlan, ProviderSource, error_text
 from reconciler.model import Change, DesiredState
+from reconciler.providers.base import Provider
 
 log = logging.getLogger("reconciler.engine")
 
@@ -69,7 +70,7 @@ def _skip_reason(change: Change, allow_destructive: bool) -> str | None:
 
 
 async def apply_merchant(plan: MerchantPlan, desired: DesiredState,
-                         providers: Mapping[str, object], journal: RunJournal, *,
+                         providers: Mapping[str, Provider], journal: RunJournal, *,
                          allow_destructive: bool) -> MerchantReport:
     report = MerchantReport(plan.slug)
     stopped: str | None = None
@@ -87,7 +88,7 @@ async def apply_merchant(plan: MerchantPlan, desired: DesiredState,
                        else "not attempted: the journal could not record writes")
             continue
         try:
-            await providers[change.service].apply(change, desired)  # type: ignore[attr-defined]
+            await providers[change.service].apply(change, desired)
         except Exception as exc:  # one failed write stops this merchant only
             message = error_text(exc)
             report.outcomes.append(Outcome(change, FAILED, message))

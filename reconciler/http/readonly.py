@@ -22,7 +22,6 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Awaitable, Callable
 
 import httpx
 
@@ -111,14 +110,3 @@ def guard(service: str, request: httpx.Request) -> None:
         raise refuse(service, request.method, request.url)
 
 
-def guard_hook(service: str) -> Callable[[httpx.Request], Awaitable[None]]:
-    """`guard` as an httpx request event hook, for a plain read-only AsyncClient.
-
-    Event hooks run after auth and before the transport: the last point
-    before the network, as `Channel.send` does for the pool's clients.
-    """
-
-    async def hook(request: httpx.Request) -> None:
-        guard(service, request)
-
-    return hook

@@ -15,10 +15,9 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from reconciler.model import CONNECTOR_NAMES, SERVICE_NAMES, DesiredState
+from reconciler.model import SERVICE_NAMES, DesiredState
 from reconciler.secrets import SecretFileError, prefetch, resolve
 
-CONNECTORS = CONNECTOR_NAMES  # integration name -> connectorName
 DEFAULT_OPTIONS: dict[str, dict[str, Any]] = {
     "TikTok Shop": {"pushRefundsToTikTok": False},
     "Shopify": {"orderSyncMode": "order"},

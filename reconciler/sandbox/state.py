@@ -116,10 +116,6 @@ class Emulator:
     def to_json(self) -> dict[str, Any]:
         return copy.deepcopy(self.data)
 
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Emulator:
-        return cls(data)
-
     def load(self, data: Mapping[str, Any], *, copy_data: bool = True) -> None:
         """Replace the persisted state in place (the app keeps its reference).
 

@@ -1,10 +1,13 @@
 """Read-only clients refuse writes before anything reaches the transport."""
 
+import json
+
 import httpx
 import pytest
 
+from reconciler.http.channel import Channel
 from reconciler.http.errors import ReadOnlyViolation
-from reconciler.http.readonly import guard_hook, is_query_only
+from reconciler.http.readonly import is_query_only
 from reconciler.targets import SHOPIFY_API_VERSION
 
 SHOPIFY = f"https://s.test/admin/api/{SHOPIFY_API_VERSION}/graphql.json"
@@ -62,15 +65,17 @@ async def test_writable_client_sends_writes(recorder, make_client):
     assert len(recorder.seen) == 1
 
 
-async def test_hook_guards_the_async_client_itself(recorder):
-    """Code that bypasses ServiceClient still cannot write through a read-only pool client."""
-    hooks = {"request": [guard_hook("shopify")]}
-    async with httpx.AsyncClient(transport=recorder.transport, event_hooks=hooks) as http:
-        with pytest.raises(ReadOnlyViolation):
-            await http.post(SHOPIFY, json={"query": MUTATION})
-        with pytest.raises(ReadOnlyViolation):
-            await http.get(SHOPIFY, params={"query": MUTATION})
-        await http.post(SHOPIFY, json={"query": "{ shop { id } }"})
+async def test_the_channel_guards_what_bypasses_the_client(recorder):
+    """Code that bypasses ServiceClient still cannot write through a read-only pool channel."""
+    channel = Channel("shopify", recorder.transport, read_only=True)
+    mutation = json.dumps({"query": MUTATION}).encode()
+    with pytest.raises(ReadOnlyViolation):
+        await channel.send(channel.build("POST", httpx.URL(SHOPIFY), mutation, 5), httpx.Auth())
+    with pytest.raises(ReadOnlyViolation):
+        await channel.send(channel.build("GET", httpx.URL(SHOPIFY, params={"query": MUTATION}), b"", 5),
+                           httpx.Auth())
+    query = json.dumps({"query": "{ shop { id } }"}).encode()
+    await channel.send(channel.build("POST", httpx.URL(SHOPIFY), query, 5), httpx.Auth())
     assert len(recorder.seen) == 1
 
 

@@ -1,4 +1,4 @@
-"""What the aiohttp transport adds over the hand-written one: HEAD, limits in total and per host,
+"""What the aiohttp transport guarantees: HEAD, limits in total and per host,
 and the never-sent split when a server hangs up before it reads the request."""
 
 from __future__ import annotations
