@@ -7,57 +7,20 @@ Only this layer prints. Every command's first output line names the target.
 from __future__ import annotations
 
 import json
-import os
-import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
-from reconciler import __version__
-from reconciler.clibase import ReconcilerGroup, disable_color
-from reconciler.targets import Target, TargetError, resolve_target
-
-
-@dataclass
-class Context:
-    merchants_dir: Path
-    target_spec: str | None
-
-    def target(self) -> Target:
-        from reconciler.commands.common import CommandError
-
-        try:
-            return resolve_target(self.target_spec)
-        except TargetError as exc:  # exit 1, never 2: 2 means "changes present" to CI
-            raise CommandError(str(exc)) from None
-
-
-def global_options(func):
-    """--merchants and --target, accepted before or after the subcommand (docs/design.md section 5).
-
-    No `envvar=` here: RECONCILER_TARGET is read last, by `resolve_target`, so
-    an explicit --target anywhere on the command line beats the environment.
-    """
-    func = click.option(
-        "--merchants", "merchants_dir", type=click.Path(path_type=Path), default=None,
-        help="Directory of merchant files (default: merchants/).",
-    )(func)
-    func = click.option(
-        "--target", "target_spec", default=None,
-        help="sandbox (default), live, or http://HOST:PORT of a served sandbox "
-             "[default: $RECONCILER_TARGET, else sandbox].",
-    )(func)
-    return func
-
-
-def make_context(ctx: click.Context, merchants_dir: Path | None, target_spec: str | None) -> Context:
-    """The subcommand's own flags, else the group's (the environment comes after both)."""
-    parent: Context | None = ctx.find_object(Context)
-    return Context(
-        merchants_dir=merchants_dir or (parent.merchants_dir if parent else Path("merchants")),
-        target_spec=target_spec or (parent.target_spec if parent else None),
-    )
+from reconciler import __version__, clitools
+from reconciler.clibase import ReconcilerGroup, disable_color, guarded
+from reconciler.clioptions import (
+    Context,
+    backend_option,
+    global_options,
+    make_context,
+    selection_options,
+    workers_option,
+)
 
 
 @click.group(cls=ReconcilerGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -71,6 +34,7 @@ def cli(ctx: click.Context, merchants_dir: Path | None, target_spec: str | None,
     """Merchant returns integrations (TikTok Shop, Pipe17, Shopify, Loop) as code."""
     disable_color(no_color)  # per run: an earlier in-process run's flag never lingers
     ctx.obj = Context(merchants_dir or Path("merchants"), target_spec)
+
 
 
 @cli.command()
@@ -127,67 +91,6 @@ def _validate_text(result) -> None:
     )
     click.echo(summary, err=True)
 
-
-def selection_options(func):
-    func = click.option("--shard", default=None, metavar="I/N",
-                        help="Only the I-th of N stable shards of the fleet (by slug).")(func)
-    func = click.option("--exclude", multiple=True, metavar="SLUG", help="Skip this merchant.")(func)
-    func = click.option("--merchant", "include", multiple=True, metavar="SLUG",
-                        help="Only this merchant (repeatable).")(func)
-    return func
-
-
-class WorkersType(click.ParamType):
-    name = "workers"
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, int) or value == "auto":
-            return value
-        try:
-            number = int(value)
-        except ValueError:
-            number = 0
-        if not 1 <= number <= 64:
-            self.fail(f"{value!r} is not 'auto' or a number from 1 to 64", param, ctx)
-        return number
-
-
-def workers_option(func):
-    return click.option(
-        "--workers", type=WorkersType(), default=None, metavar="N|auto",
-        help="Processes that read the fleet, sharing --parallelism [default: 1; auto: one per "
-             "CPU, at least 100 merchants each, on a network target].")(func)
-
-
-def backend_option(func):
-    return click.option(
-        "--backend", "backend_spec", default=None, envvar="RECONCILER_BACKEND",
-        metavar="file|postgresql://...",
-        help="Where locks, the journal and the audit log live: file (this machine's state "
-             "directory, the default) or a PostgreSQL URL shared by every machine (password as "
-             "env:VAR in the URL, or PGPASSWORD).")(func)
-
-
-def guarded(run) -> None:
-    """Run a command body: clean one-line errors, exit codes as returned."""
-    from reconciler.backend.errors import BackendError
-    from reconciler.collector import space_young_collections
-    from reconciler.commands.common import CommandError, configure_logging
-    from reconciler.failures import UserError
-    from reconciler.output.printable import terminal_safe
-    from reconciler.secrets import SecretError, SecretFileError, redactor
-
-    configure_logging(os.environ.get("RECONCILER_LOG", "warning"))
-    space_young_collections()
-    try:
-        code = run()
-    except (CommandError, SecretError, SecretFileError, UserError, BackendError) as exc:
-        click.echo(terminal_safe(redactor.redact(f"Error: {exc}")), err=True)
-        code = 1
-    except KeyboardInterrupt:
-        click.echo("Interrupted; locks released. Re-run to converge.", err=True)
-        code = 130
-    sys.exit(code)
 
 
 @cli.command()
@@ -438,141 +341,10 @@ def doctor(ctx, include, exclude, shard, fmt, parallelism, merchants_dir, target
     guarded(body)
 
 
-@cli.command("plan-merge")
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="json",
-              help="How to print the merged plan.")
-@click.option("--out", type=click.Path(path_type=Path), default=None,
-              help="Also save the merged JSON plan here, for 'apply --plan'.")
-def plan_merge(files, fmt, out) -> None:
-    """Merge JSON plans of several shards into one (same checksum as an unsharded plan).
 
-    FILES: the JSON plans of the shards (`plan --shard I/N --out FILE`).
-    """
-    from reconciler.commands.common import CommandError
-    from reconciler.commands.plan import emit, write_plan_file
-    from reconciler.output.merge import merge_files
-
-    def body() -> int:
-        try:
-            document = merge_files(list(files))
-        except ValueError as exc:
-            raise CommandError(str(exc)) from None
-        if out:
-            write_plan_file(document, out)
-        emit(document, fmt, f"reconciler apply --plan {out}" if out else None)
-        return 0
-
-    guarded(body)
-
-
-@cli.command("show")
-@click.argument("plan_file", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
-              help="text for people, json (the plan itself) or markdown for pull requests.")
-def show(plan_file, fmt) -> None:
-    """Render PLAN_FILE, a saved JSON plan, without reading live state; refuses a tampered file."""
-    from reconciler.commands.show import run_show
-
-    guarded(lambda: run_show(plan_file, fmt))
-
-
-@cli.group()
-def secrets() -> None:
-    """Credentials in the merchants' SOPS-encrypted secrets files."""
-
-
-@secrets.command("set")
-@click.argument("slug")
-@click.argument("key")
-@global_options
-@click.pass_context
-def secrets_set(ctx, slug, key, merchants_dir, target_spec) -> None:
-    """Store the value read from standard input (never an argument) as KEY (e.g. loop.api_key)
-    in SLUG's encrypted secrets file, creating it under .sops.yaml's rules."""
-    from reconciler.commands.onboarding import set_secret
-
-    c = make_context(ctx, merchants_dir, target_spec)
-    guarded(lambda: set_secret(c.merchants_dir, slug, key))
-
-
-@cli.group()
-def connect() -> None:
-    """Connect a merchant's account at a service (onboarding)."""
-
-
-@connect.command("tiktok")
-@click.argument("slug")
-@click.option("--listen", default=None, metavar="HOST:PORT",
-              help="Catch TikTok's redirect on this loopback address instead of a pasted code.")
-@click.option("--timeout", type=click.FloatRange(1, 3600), default=600, show_default=True,
-              help="Seconds to wait for the redirect with --listen.")
-@global_options
-@click.pass_context
-def connect_tiktok(ctx, slug, listen, timeout, merchants_dir, target_spec) -> None:
-    """Authorize SLUG's TikTok shop and store its tokens in the merchant's secrets file."""
-    from reconciler.commands.connect import connect_tiktok as run_connect
-
-    c = make_context(ctx, merchants_dir, target_spec)
-    # sys.stdin, not click.get_text_stream (deprecated in click 8.5): the code is one line of text.
-    guarded(lambda: run_connect(c.target(), c.merchants_dir, slug, listen, timeout, sys.stdin))
-
-
-@cli.group()
-def sandbox() -> None:
-    """The emulator of all four services, for demos, tests and benchmarks."""
-
-
-@sandbox.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Loopback address to listen on (127.0.0.1, ::1 or localhost).")
-@click.option("--port", type=click.IntRange(1, 65535), default=8787, show_default=True,
-              help="TCP port to listen on (1-65535).")
-@click.option("--state", "state_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Persist the emulator's state in this file.")
-@click.option("--scenario", "scenarios", multiple=True, metavar="SLUG=NAME",
-              help="Seed a merchant with a broken or unusual scenario.")
-@click.option("--published-only", is_flag=True,
-              help="Answer every assumed endpoint as the real service answers an unknown path "
-                   "(also RECONCILER_SANDBOX_MODE=published-only).")
-@global_options
-@click.pass_context
-def sandbox_serve(ctx, host, port, state_file, scenarios, published_only, merchants_dir,
-                  target_spec) -> None:
-    """Serve the sandbox over HTTP on loopback."""
-    from reconciler.commands.common import CommandError, check_merchants_dir
-    from reconciler.config import load_merchants
-    from reconciler.output.printable import terminal_safe
-    from reconciler.sandbox import load_scenarios, serve
-    from reconciler.sandbox.clock import clock_from_env
-    from reconciler.sandbox.state import PUBLISHED_ONLY, mode_from_env
-
-    c = make_context(ctx, merchants_dir, target_spec)
-
-    def body() -> int:
-        check_merchants_dir(c.merchants_dir)
-        try:
-            mode = PUBLISHED_ONLY if published_only else mode_from_env()
-            clock_from_env()
-        except ValueError as exc:
-            raise CommandError(str(exc)) from None
-        # Secret files are not required: a merchant being onboarded (its TikTok tokens
-        # not stored yet) is seeded too, so `connect tiktok` can authorize its shop.
-        result = load_merchants(c.merchants_dir, secret_files=False)
-        for problem in result.problems:
-            click.echo(terminal_safe(problem.format(), keep_newlines=False), err=True)
-        if result.problems:
-            raise CommandError("fix the merchant files before seeding the sandbox")
-        click.echo(f"Target: http://{host}:{port} (sandbox serving {len(result.merchants)} merchants, "
-                   f"{mode})", err=True)
-        try:
-            serve(host, port, state_file, result.merchants,
-                  load_scenarios(c.merchants_dir, list(scenarios)), mode)
-        except ValueError as exc:
-            raise CommandError(str(exc)) from None
-        return 0
-
-    guarded(body)
+for command in (clitools.plan_merge, clitools.show, clitools.secrets, clitools.connect,
+                clitools.sandbox):
+    cli.add_command(command)
 
 
 def main() -> None:

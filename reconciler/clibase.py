@@ -1,7 +1,9 @@
-"""What every command line run shares: exit codes for usage errors, and the color switch."""
+"""What every command line run shares: exit codes for usage errors, the color switch, and
+clean one-line errors (`guarded`)."""
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -34,3 +36,25 @@ def disable_color(disabled: bool = True) -> None:
     from reconciler.output.text import set_color_allowed
 
     set_color_allowed(not disabled)
+
+
+def guarded(run) -> None:
+    """Run a command body: clean one-line errors, exit codes as returned."""
+    from reconciler.backend.errors import BackendError
+    from reconciler.collector import space_young_collections
+    from reconciler.commands.common import CommandError, configure_logging
+    from reconciler.failures import UserError
+    from reconciler.output.printable import terminal_safe
+    from reconciler.secrets import SecretError, SecretFileError, redactor
+
+    configure_logging(os.environ.get("RECONCILER_LOG", "warning"))
+    space_young_collections()
+    try:
+        code = run()
+    except (CommandError, SecretError, SecretFileError, UserError, BackendError) as exc:
+        click.echo(terminal_safe(redactor.redact(f"Error: {exc}")), err=True)
+        code = 1
+    except KeyboardInterrupt:
+        click.echo("Interrupted; locks released. Re-run to converge.", err=True)
+        code = 130
+    sys.exit(code)

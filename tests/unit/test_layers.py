@@ -19,24 +19,23 @@ import reconciler
 PACKAGE = Path(reconciler.__file__).parent
 
 # Layer -> the layers it must never import (a layer is the first name under `reconciler.`).
+CLI = frozenset({"cli", "clibase", "clioptions", "clitools"})  # the command line (click)
 FORBIDDEN: dict[str, frozenset[str]] = {
-    "http": frozenset({"providers", "engine", "commands", "cli", "clibase", "output", "verify",
-                       "doctor", "export", "collector", "sandbox"}),
-    "providers": frozenset({"engine", "commands", "cli", "clibase", "output", "verify", "doctor",
-                            "export", "collector", "sandbox"}),
-    "engine": frozenset({"commands", "cli", "clibase"}),
-    "output": frozenset({"commands", "cli", "clibase"}),
-    "verify": frozenset({"commands", "cli", "clibase"}),
-    "doctor": frozenset({"commands", "cli", "clibase"}),
-    "export": frozenset({"commands", "cli", "clibase"}),
-    "config": frozenset({"http", "providers", "engine", "commands", "cli", "clibase", "output"}),
-    "declarations": frozenset({"http", "providers", "engine", "commands", "cli", "clibase",
-                               "output", "config"}),
-    "model": frozenset({"http", "providers", "engine", "commands", "cli", "clibase", "output",
-                        "config"}),
-    "sandbox": frozenset({"http", "providers", "engine", "commands", "cli", "clibase", "output"}),
-    "backend": frozenset({"http", "providers", "commands", "cli", "clibase", "output"}),
-    "commands": frozenset({"cli"}),
+    "http": CLI | {"providers", "engine", "commands", "output", "verify", "doctor", "export",
+                   "collector", "sandbox"},
+    "providers": CLI | {"engine", "commands", "output", "verify", "doctor", "export", "collector",
+                        "sandbox"},
+    "engine": CLI | {"commands"},
+    "backend": CLI | {"http", "providers", "commands", "output"},
+    "output": CLI | {"commands"},
+    "verify": CLI | {"commands"},
+    "doctor": CLI | {"commands"},
+    "export": CLI | {"commands"},
+    "config": CLI | {"http", "providers", "engine", "commands", "output"},
+    "declarations": CLI | {"http", "providers", "engine", "commands", "output", "config"},
+    "model": CLI | {"http", "providers", "engine", "commands", "output", "config"},
+    "sandbox": CLI | {"http", "providers", "engine", "commands", "output"},
+    "commands": CLI,
 }
 
 
