@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 test: install
+	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest
 
