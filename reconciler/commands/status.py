@@ -106,7 +106,8 @@ def last_applies(target: Target, backend_spec: str | None, slugs: list[str]) -> 
                          if isinstance(verified.get(s), dict)) if m is not None]
     if not times:
         return {}
-    wanted, latest = set(slugs), {}
+    wanted = set(slugs)
+    latest: dict[str, str] = {}
     try:
         backend = open_backend(backend_spec, target.state_dir)
         try:

@@ -83,6 +83,7 @@ class TokenSession:
         self.notes = notes if notes is not None else []
         self.generation = 0
         self._lock = asyncio.Lock()
+        self.refresh_expires_at: int | None = None  # seconds left, as the last answer said
 
     @property
     def current(self) -> str:
@@ -141,6 +142,7 @@ class TokenSession:
     async def _take_refresh_token(self, data: dict[str, Any]) -> None:
         expires = data.get("refresh_token_expire_in")
         if isinstance(expires, int):
+            self.refresh_expires_at = expires
             note = expiry_note(self.merchant, expires)
             if note is not None:
                 self._note(note)

@@ -20,8 +20,8 @@ from typing import Any
 import httpx
 import pytest
 
+from reconciler.engine.pool import ClientPool
 from reconciler.http.errors import AuthError, TokenExpiredError
-from reconciler.http.pool import ClientPool
 from reconciler.model import DesiredState, SecretRef
 from reconciler.sandbox import Emulator, build_app
 from reconciler.secrets import sandbox_credential
