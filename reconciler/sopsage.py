@@ -255,7 +255,8 @@ class _Walk:
         raise Declined(f"an unencrypted {type(value).__name__} is not handled here")
 
 
-def _check_metadata(meta: Any) -> None:
+def _checked_metadata(meta: Any) -> dict[str, Any]:
+    """`meta` if this module handles it (else Declined)."""
     if not isinstance(meta, dict):
         raise Declined("no sops metadata")
     unknown = [k for k, v in meta.items() if k not in _KNOWN and v not in (None, [], "")]
@@ -274,6 +275,7 @@ def _check_metadata(meta: Any) -> None:
             isinstance(k, dict) and str(k.get("recipient", "")).startswith("age1")
             and isinstance(k.get("enc"), str) for k in age):
         raise Declined("the recipients are not all age X25519 keys")
+    return meta
 
 
 def data_key(meta: Mapping[str, Any], environ: Mapping[str, str]) -> bytes:
@@ -293,8 +295,7 @@ def decrypt(stored: Any, environ: Mapping[str, str], *, json_file: bool) -> dict
     """The decrypted document of `stored` (a parsed SOPS file), or Declined."""
     if not isinstance(stored, dict):
         raise Declined("not a mapping")
-    meta = stored.get("sops")
-    _check_metadata(meta)
+    meta = _checked_metadata(stored.get("sops"))
     cipher = AESGCM(data_key(meta, environ))  # the data key lives in this frame only
     walk = _Walk(cipher, meta, json_file)
     document = walk.node({k: v for k, v in stored.items() if k != "sops"}, [])
