@@ -11,6 +11,7 @@ from reconciler.doctor.probes import AVAILABLE, Probe, probe_merchant
 from reconciler.engine.fleet import bounded_map
 from reconciler.engine.plan import error_text
 from reconciler.http.client import ServiceClient
+from reconciler.http.tokens import TokenNote
 from reconciler.model import SERVICES, DesiredState
 
 
@@ -23,6 +24,9 @@ class MerchantDoctor:
     slug: str
     probes: tuple[Probe, ...] = ()
     error: str | None = None
+    # What the run learnt about the merchant's TikTok tokens and an operator must act on:
+    # a refresh token that expires within 30 days, one TikTok rotated (never a value).
+    tokens: tuple[TokenNote, ...] = ()
 
     @property
     def unusable(self) -> bool:
@@ -30,13 +34,17 @@ class MerchantDoctor:
 
     def to_json(self) -> dict[str, Any]:
         return {"merchant": self.slug, "error": self.error, "unusable": self.unusable,
-                "endpoints": [p.to_json() for p in self.probes]}
+                "endpoints": [p.to_json() for p in self.probes],
+                "tokens": [{"kind": n.kind, "message": n.message} for n in self.tokens]}
 
 
 async def doctor_merchant(desired: DesiredState, source: ClientSource) -> MerchantDoctor:
     try:
         clients = {service: source.client(service, desired) for service in SERVICES}
-        return MerchantDoctor(desired.slug, tuple(await probe_merchant(desired, clients)))
+        probes = tuple(await probe_merchant(desired, clients))
+        # The TikTok probes exchanged the refresh token (once per run, see http/tokens.py).
+        notes = tuple(n for n in getattr(source, "token_notes", ()) if n.merchant == desired.slug)
+        return MerchantDoctor(desired.slug, probes, tokens=notes)
     except Exception as exc:  # e.g. an unset secret on a live target
         return MerchantDoctor(desired.slug, error=error_text(exc))
 
@@ -73,6 +81,8 @@ def render_text(target: str, reports: list[MerchantDoctor]) -> str:
             if probe.reason and probe.result != AVAILABLE:
                 line += f": {probe.reason}"
             lines.append(line)
+        for note in report.tokens:
+            lines.append(f"  {'tiktok_shop':<12} {'refresh token':<44} {'warning':<9} {note.message}")
     lines.append("Scopes needed: " + "; ".join(f"{service} {', '.join(names)}"
                                                for service, names in scopes().items()))
     bad = sum(r.unusable for r in reports)
@@ -80,4 +90,7 @@ def render_text(target: str, reports: list[MerchantDoctor]) -> str:
                "every endpoint the plan needs is usable (an unavailable assumed endpoint becomes "
                "a manual action)")
     lines.append(f"Doctor: {len(reports)} merchant(s); {verdict}.")
+    tokens = sum(bool(r.tokens) for r in reports)
+    if tokens:
+        lines.append(f"{tokens} merchant(s) with a TikTok token to act on (see the warnings above).")
     return "\n".join(lines)

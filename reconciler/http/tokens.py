@@ -166,24 +166,3 @@ class TokenSession:
     def _note(self, note: TokenNote) -> None:
         self.notes.append(note)
         log.warning("%s", note.message)
-
-
-async def check_refresh_tokens(pool: Any, merchants: list[Any]) -> list[TokenNote]:
-    """For `doctor`: exchange each merchant's refresh token once, concurrently.
-
-    Returns what needs doing: tokens that expire within 30 days, rotated
-    tokens (stored back, or the variable to update) and refused tokens
-    (kind "refused", naming the merchant). `pool` is an open ClientPool.
-    """
-    notes: list[TokenNote] = []
-
-    async def one(merchant: Any) -> None:
-        session = pool.token_session(merchant)
-        try:
-            await session.ready()
-        except ServiceError as exc:
-            notes.append(TokenNote(merchant.slug, "refused", str(exc)))
-
-    await asyncio.gather(*(one(m) for m in merchants
-                           if m.credentials.tiktok_refresh_token is not None))
-    return sorted([*pool.token_notes, *notes], key=lambda n: (n.merchant, n.kind))

@@ -142,22 +142,22 @@ def test_a_rotated_refresh_token_is_stored_back_in_the_encrypted_file(
     assert again.returncode == 0, again.stderr
 
 
-def test_doctor_gets_the_refresh_token_warnings_from_one_call(fleet: Sandbox) -> None:
-    from reconciler.engine.runtime import client_pool, run
-    from reconciler.http.tokens import check_refresh_tokens
-    from reconciler.targets import resolve_target
-
+def test_doctor_reports_expiring_and_refused_refresh_tokens(fleet: Sandbox) -> None:
     fleet.control("POST", "/_sandbox/tiktok-auth/expire", {"refresh_tokens_in": 5 * 86_400 + 60})
     fleet.control("POST", "/_sandbox/tiktok-auth/revoke", {"merchant": "fresh-002"})
-    merchants = load_merchants(fleet.merchants).merchants
+    text = fleet.cli("doctor")
+    assert text.returncode == 1, text.stdout + text.stderr  # fresh-002's TikTok credential is refused
+    for slug in ("fresh-000", "fresh-001"):
+        block = text.stdout.split(f"{slug}:", 1)[1].split("\nfresh-", 1)[0]
+        assert "refresh token" in block and "expires in 5 day(s)" in block, block
+    assert "2 merchant(s) with a TikTok token to act on" in text.stdout
+    result = fleet.cli("doctor", "--format", "json")
+    import json
 
-    async def check():
-        async with client_pool(resolve_target(fleet.url), merchants, fleet.merchants,
-                               read_only=True) as pool:
-            return await check_refresh_tokens(pool, merchants)
-
-    notes = run(check())
-    assert [(n.merchant, n.kind) for n in notes] == [
-        ("fresh-000", "expires-soon"), ("fresh-001", "expires-soon"), ("fresh-002", "refused")]
-    assert "expires in 5 day(s)" in notes[0].message
-    assert "reconnect with `reconciler connect tiktok fresh-002`" in notes[2].message
+    reports = {m["merchant"]: m for m in json.loads(result.stdout)["merchants"]}
+    assert [t["kind"] for t in reports["fresh-000"]["tokens"]] == ["expires-soon"]
+    assert reports["fresh-002"]["unusable"] and reports["fresh-002"]["tokens"] == []
+    refused = [e for e in reports["fresh-002"]["endpoints"] if e["service"] == "tiktok_shop"]
+    assert refused and all(e["result"] != "available" for e in refused)
+    secret = sandbox_credential(merchant(fleet, "fresh-000").credentials.tiktok_refresh_token)
+    assert secret not in text.stdout + text.stderr + result.stdout + result.stderr
