@@ -11,6 +11,7 @@ hold no secret, so they keep the usual mode.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 from typing import IO, Any
 
@@ -52,3 +53,25 @@ def append_private(path: Path, *, binary: bool = False) -> IO[Any]:
     if binary:
         return os.fdopen(fd, "ab")
     return os.fdopen(fd, "a", encoding="utf-8")
+
+
+def replace_file(path: Path, text: str, *, mode: int | None = None) -> None:
+    """Write `text` to `path` whole or not at all.
+
+    A temporary file beside `path` (created 0600 by mkstemp) is written,
+    fsynced, given `mode` if one is asked for, and renamed over `path`; on any
+    failure it is removed and the error propagates, so `path` keeps its old
+    contents.
+    """
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if mode is not None:
+            os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

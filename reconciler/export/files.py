@@ -17,6 +17,7 @@ from pathlib import Path
 
 from reconciler.config import load_merchant
 from reconciler.config.rules import SLUG
+from reconciler.private import replace_file
 
 MAX_SLUG = 64  # characters; a file name, and part of environment variable names
 
@@ -48,17 +49,7 @@ def write_merchant_file(directory: Path, slug: str, text: str, merchants_dir: Pa
         raise ExportWriteError(f"{path} is not a regular file; nothing was written")
     _validate(text, slug, merchants_dir)
     mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else _default_mode()
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    replace_file(path, text, mode=mode)
     return path
 
 

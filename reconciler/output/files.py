@@ -9,10 +9,9 @@ removed, so nothing half-written or stray is left behind.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from pathlib import Path
+
+from reconciler.private import replace_file
 
 
 class OutputFileError(Exception):
@@ -24,17 +23,10 @@ def write_atomically(path: Path, text: str) -> None:
         raise OutputFileError(f"{path}: is a directory; give a file name, e.g. {path / 'plan.json'}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
         raise OutputFileError(f"{path}: cannot write here ({exc.strerror or exc})") from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
+        replace_file(path, text)
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
         raise OutputFileError(f"{path}: cannot write the file ({exc.strerror or exc}); "
                               "nothing was written") from None

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from filelock import FileLock
 
 from reconciler.failures import StateFileError
-from reconciler.private import FILE_MODE, append_private, private_dir
+from reconciler.private import FILE_MODE, append_private, private_dir, replace_file
 from reconciler.sandbox.state import Emulator
 
 STATE_FILE_NAME = "sandbox-state.json"
@@ -150,16 +149,6 @@ class StateStore:
     def _write_snapshot(self, emulator: Emulator) -> None:
         private_dir(self.path.parent)
         text = json.dumps(emulator.data, separators=(",", ":"))
-        fd, temp = tempfile.mkstemp(prefix=self.path.name + ".", suffix=".tmp", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(temp, FILE_MODE)
-            os.replace(temp, self.path)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
+        replace_file(self.path, text, mode=FILE_MODE)
         self.log_path.unlink(missing_ok=True)
         self._snapshot_seen, self._log_offset, self._log_entries = self._identity(), 0, 0
